@@ -1,0 +1,93 @@
+"""Reading request bodies and query strings, with 400s that say why."""
+
+import json
+
+import flask
+
+from climate import exceptions
+
+
+def json_object(allowed, envelope=None):
+    """Return the request's JSON object, checked against ``allowed``.
+
+    :param allowed: ``{field: type or tuple of types}``; any other field is
+        refused, and so is a field of another type.
+    :param envelope: a key the object may also arrive wrapped in, such as
+        ``"lease"`` for ``{"lease": {...}}``.
+    :raises MalformedRequestBody: not JSON, not an object, unknown field.
+    """
+    raw = flask.request.get_data(cache=False)
+    if not raw.strip():
+        raise exceptions.MalformedRequestBody(reason="the body is empty")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise exceptions.MalformedRequestBody(reason=f"not valid JSON ({exc})")
+    if (
+        envelope
+        and isinstance(body, dict)
+        and list(body) == [envelope]
+        and isinstance(body[envelope], dict)
+    ):
+        body = body[envelope]
+    if not isinstance(body, dict):
+        raise exceptions.MalformedRequestBody(reason="expected a JSON object")
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise exceptions.MalformedRequestBody(
+            reason=f"unknown field(s) {', '.join(unknown)}; allowed: "
+            f"{', '.join(sorted(allowed))}"
+        )
+    for field, value in body.items():
+        expected = allowed[field]
+        if value is not None and not isinstance(value, expected):
+            raise exceptions.MalformedRequestBody(
+                reason=f"{field} must be {_type_name(expected)}, not "
+                f"{_type_name(type(value))}"
+            )
+    return body
+
+
+_TYPE_NAMES = {
+    str: "a string",
+    list: "a list",
+    dict: "an object",
+    int: "an integer",
+    bool: "a boolean",
+    float: "a number",
+    type(None): "null",
+}
+
+
+def _type_name(types):
+    if isinstance(types, tuple):
+        return " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
+    return _TYPE_NAMES.get(types, types.__name__)
+
+
+def query_args(allowed):
+    """Return the query string as a dict, refusing unknown parameters."""
+    args = flask.request.args
+    unknown = sorted(set(args) - set(allowed))
+    if unknown:
+        raise exceptions.InvalidInput(
+            reason=f"unknown query parameter(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(allowed))}"
+        )
+    return {key: args.get(key) for key in allowed if key in args}
+
+
+def limit_arg(value, maximum):
+    """Parse ``?limit=``: an integer from 1 to ``maximum``."""
+    if value is None:
+        return None
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= maximum:
+        raise exceptions.InvalidInput(
+            reason=f"limit must be an integer from 1 to {maximum}, not "
+            f"{value!r}"
+        )
+    return limit

@@ -1,0 +1,70 @@
+"""One error handler for the whole API.
+
+Every error answer has the same body, ``{"error_code", "error_message",
+"error_name"}``, and never a traceback or SQL: unexpected errors are logged
+with the request id and answered with a generic message naming that id.
+"""
+
+import flask
+import oslo_messaging as messaging
+from oslo_log import log as logging
+from werkzeug import exceptions as http_exceptions
+
+from climate import exceptions
+
+LOG = logging.getLogger(__name__)
+
+
+def register(app):
+    app.register_error_handler(exceptions.ClimateException, _climate_error)
+    app.register_error_handler(http_exceptions.HTTPException, _http_error)
+    app.register_error_handler(messaging.MessagingTimeout, _rpc_timeout)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+def render(code, name, message):
+    response = flask.jsonify(
+        error_code=code, error_message=message, error_name=name
+    )
+    response.status_code = code
+    return response
+
+
+def _climate_error(error):
+    if error.code >= 500:
+        LOG.error(
+            "request %s failed: %s", flask.g.get("request_id"), error.message
+        )
+    return render(error.code, error.name, error.message)
+
+
+_HTTP_NAMES = {413: "RequestTooLarge"}
+
+
+def _http_error(error):
+    name = _HTTP_NAMES.get(error.code) or error.name.replace(" ", "")
+    return render(error.code, name, error.description)
+
+
+def _rpc_timeout(error):
+    LOG.error(
+        "request %s: the manager did not answer: %s",
+        flask.g.get("request_id"),
+        error,
+    )
+    return render(
+        503,
+        "ServiceUnavailable",
+        "The lease manager did not answer in time; try again.",
+    )
+
+
+def _unexpected_error(error):
+    request_id = flask.g.get("request_id")
+    LOG.error("request %s failed", request_id, exc_info=error)
+    return render(
+        500,
+        "InternalError",
+        f"The server failed to handle request {request_id}; the "
+        "operator can find the reason in the logs by that id.",
+    )

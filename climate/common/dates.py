@@ -1,0 +1,97 @@
+"""Dates as Climate reads, stores and writes them.
+
+Everything is UTC and stored naive.  Intervals are half-open ``[start, end)``
+and ``overlaps`` is the only overlap test in the code base.
+"""
+
+import datetime
+import re
+
+from climate import exceptions
+
+NOW = "now"
+WIRE_FORMAT = "%Y-%m-%d %H:%M"
+# start_date, end_date, before_end_date and event times on the way out.
+API_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
+# created_at and updated_at on the way out.
+API_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+_DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_DURATION_UNITS = {
+    "s": "seconds",
+    "m": "minutes",
+    "h": "hours",
+    "d": "days",
+    "w": "weeks",
+}
+
+
+def utcnow():
+    """Now, in UTC, naive, to the second."""
+    return datetime.datetime.now(datetime.UTC).replace(
+        tzinfo=None, microsecond=0
+    )
+
+
+def is_now(value):
+    """True if ``value`` is the API's ``"now"``."""
+    return isinstance(value, str) and value.strip().lower() == NOW
+
+
+def parse(value, field, now=None):
+    """Parse a date from the API into a naive UTC datetime.
+
+    Accepts ``"now"``, ``"YYYY-MM-DD HH:MM"`` (UTC) and ISO 8601 with seconds
+    and an optional offset.  Raises ``InvalidDate`` naming ``field``.
+    """
+    if not isinstance(value, str):
+        raise exceptions.InvalidDate(field=field, value=value)
+    if is_now(value):
+        return now or utcnow()
+    text = value.strip()
+    try:
+        parsed = datetime.datetime.strptime(text, WIRE_FORMAT)
+    except ValueError:
+        try:
+            parsed = datetime.datetime.fromisoformat(
+                text.replace("Z", "+00:00")
+            )
+        except ValueError:
+            raise exceptions.InvalidDate(field=field, value=value)
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(datetime.UTC).replace(tzinfo=None)
+    return parsed
+
+
+def parse_duration(value, field):
+    """Parse ``"90m"``, ``"2h"``, ``"1d"``, ``"1w"`` into a timedelta."""
+    match = _DURATION_RE.match(value) if isinstance(value, str) else None
+    if not match:
+        raise exceptions.InvalidInput(
+            reason=f"Invalid {field} {value!r}: expected a number followed "
+            "by s, m, h, d or w, such as '2h' or '1d'"
+        )
+    amount, unit = match.groups()
+    return datetime.timedelta(**{_DURATION_UNITS[unit]: int(amount)})
+
+
+def as_datetime(value):
+    """Return ``value`` as a datetime; ISO strings (RPC results) are parsed."""
+    if value is None or isinstance(value, datetime.datetime):
+        return value
+    return datetime.datetime.fromisoformat(value)
+
+
+def format_date(value):
+    value = as_datetime(value)
+    return value.strftime(API_DATE_FORMAT) if value else None
+
+
+def format_timestamp(value):
+    value = as_datetime(value)
+    return value.strftime(API_TIMESTAMP_FORMAT) if value else None
+
+
+def overlaps(start_a, end_a, start_b, end_b):
+    """True if half-open ``[start_a, end_a)`` and ``[start_b, end_b)`` meet."""
+    return start_a < end_b and start_b < end_a

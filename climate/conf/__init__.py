@@ -1,0 +1,14 @@
+"""Climate's configuration: one module per option group.
+
+Importing this package registers every group on the global ``cfg.CONF``
+(oslo.messaging needs the global object).  Nothing here reads a value.
+"""
+
+from oslo_config import cfg
+
+from climate.conf import api, database, default, manager
+
+CONF = cfg.CONF
+
+for _module in (default, api, database, manager):
+    _module.register_opts(CONF)

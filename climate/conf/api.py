@@ -1,0 +1,75 @@
+"""Options of the [api] group: the REST API server."""
+
+from oslo_config import cfg
+
+api_group = cfg.OptGroup("api", title="REST API options")
+
+api_opts = [
+    cfg.HostAddressOpt(
+        "host",
+        default="127.0.0.1",
+        help="Address the API listens on.  Use 0.0.0.0 to listen on every "
+        "interface.",
+    ),
+    cfg.PortOpt("port", default=1234, help="Port the API listens on."),
+    cfg.IntOpt(
+        "threads",
+        default=8,
+        min=1,
+        help="Number of request threads of the WSGI server (waitress).",
+    ),
+    cfg.StrOpt(
+        "auth_strategy",
+        default="noauth",
+        choices=[
+            (
+                "noauth",
+                "Trust the X-User-Id, X-Project-Id and X-Roles "
+                "headers, falling back to the noauth_* defaults.  For the "
+                "embedded service and tests, never for a shared deployment.",
+            ),
+        ],
+        help="How API requests are authenticated.",
+    ),
+    cfg.StrOpt(
+        "noauth_user_id",
+        default="climate-user",
+        help="User id given to requests without X-User-Id when "
+        "auth_strategy is noauth.",
+    ),
+    cfg.StrOpt(
+        "noauth_project_id",
+        default="climate-project",
+        help="Project id given to requests without X-Project-Id when "
+        "auth_strategy is noauth.",
+    ),
+    cfg.ListOpt(
+        "noauth_roles",
+        default=["member", "reader"],
+        help="Roles given to requests without X-Roles when auth_strategy is "
+        "noauth.",
+    ),
+    cfg.IntOpt(
+        "max_request_body_size",
+        default=114688,
+        min=1,
+        help="Largest request body, in bytes, the API accepts.  Larger "
+        "bodies are refused with 413.",
+    ),
+    cfg.IntOpt(
+        "max_limit",
+        default=1000,
+        min=1,
+        help="Largest page size a list request may ask for with ?limit=; "
+        "also the page size when no limit is given.",
+    ),
+]
+
+
+def register_opts(conf):
+    conf.register_group(api_group)
+    conf.register_opts(api_opts, group=api_group)
+
+
+def list_opts():
+    return {api_group: api_opts}

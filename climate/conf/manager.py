@@ -1,0 +1,77 @@
+"""Options of the [manager] group: plugins, leases and the event loop."""
+
+from oslo_config import cfg
+
+manager_group = cfg.OptGroup("manager", title="Manager options")
+
+manager_opts = [
+    cfg.ListOpt(
+        "plugins",
+        default=[],
+        help="Resource plugins to load, by entry point name in the "
+        "climate.resource.plugins group.  Each serves one resource_type; a "
+        "name that is not installed, or two plugins for one resource type, "
+        "stop the manager at start.  Leases without reservations work with "
+        "no plugin at all.",
+    ),
+    cfg.IntOpt(
+        "minutes_before_end_lease",
+        default=60,
+        min=0,
+        help="When a lease gives no before_end_date, its before_end_lease "
+        "event runs this many minutes before its end (or at its start, if "
+        "the lease is shorter).  0 puts the event at the end.",
+    ),
+    cfg.IntOpt(
+        "min_lease_duration",
+        default=1,
+        min=1,
+        help="Shortest lease accepted, in minutes.",
+    ),
+    cfg.IntOpt(
+        "max_lease_duration",
+        default=0,
+        min=0,
+        help="Longest lease accepted, in minutes; 0 means no limit.",
+    ),
+    cfg.FloatOpt(
+        "poll_interval",
+        default=10.0,
+        min=0.1,
+        help="Longest time, in seconds, the event loop sleeps.  It wakes "
+        "earlier for the next due event and whenever this manager creates "
+        "or changes a lease; the interval bounds how late a manager sees "
+        "events created by another manager.",
+    ),
+    cfg.IntOpt(
+        "event_max_attempts",
+        default=5,
+        min=1,
+        help="How many times an event's hooks run before the event, its "
+        "reservations and its lease are put in ERROR.",
+    ),
+    cfg.FloatOpt(
+        "event_retry_backoff",
+        default=2.0,
+        min=0,
+        help="Seconds before the first retry of a failed event; each "
+        "further retry waits twice as long as the one before.",
+    ),
+    cfg.IntOpt(
+        "event_timeout",
+        default=600,
+        min=1,
+        help="Seconds after which an event still IN_PROGRESS is taken to "
+        "belong to a manager that died, and is claimed again.  Must be "
+        "longer than the slowest plugin hook.",
+    ),
+]
+
+
+def register_opts(conf):
+    conf.register_group(manager_group)
+    conf.register_opts(manager_opts, group=manager_group)
+
+
+def list_opts():
+    return {manager_group: manager_opts}

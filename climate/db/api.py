@@ -1,0 +1,387 @@
+"""The database facade: the only module callers import to reach the database.
+
+Functions are verb-first, open (or join) a reader or writer transaction, take
+and return plain dicts, and raise Climate's ``NotFound`` subclasses.  Nothing
+outside this module sees a SQLAlchemy session or model instance.
+"""
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import orm
+
+from climate import exceptions, states
+from climate.common import dates
+from climate.db import engine, models
+
+writer = engine.writer
+reader = engine.reader
+
+
+def dispose():
+    """Close every pooled connection; the next call reconnects."""
+    engine.ENGINES.dispose()
+
+
+def backend_name():
+    """``sqlite``, ``postgresql`` or ``mysql``."""
+    return engine.backend_name()
+
+
+def _to_dict(obj, *, exclude=()):
+    return {
+        column.key: getattr(obj, column.key)
+        for column in obj.__table__.columns
+        if column.key not in exclude
+    }
+
+
+def _lease_to_dict(lease):
+    values = _to_dict(lease)
+    values["reservations"] = [_to_dict(r) for r in lease.reservations]
+    values["events"] = [_to_dict(e) for e in lease.events]
+    return values
+
+
+def _session():
+    """The session of the transaction open in this thread."""
+    current = engine._current.get()
+    if current is None:
+        raise RuntimeError("no transaction is open")
+    return current[0]
+
+
+def _lease_query():
+    return sa.select(models.Lease).options(
+        orm.selectinload(models.Lease.reservations),
+        orm.selectinload(models.Lease.events),
+    )
+
+
+def _get_lease(session, lease_id, project_id=None, *, for_update=False):
+    query = _lease_query().where(models.Lease.id == lease_id)
+    if project_id is not None:
+        query = query.where(models.Lease.project_id == project_id)
+    if for_update:
+        query = query.with_for_update().execution_options(
+            populate_existing=True
+        )
+    lease = session.scalars(query).first()
+    if lease is None:
+        raise exceptions.LeaseNotFound(id=lease_id)
+    return lease
+
+
+# Leases ---------------------------------------------------------------------
+
+
+def lease_create(values, reservations=(), events=()):
+    """Insert a lease with its reservations and events; return the lease.
+
+    :param values: the lease's columns.
+    :param reservations: dicts of reservation columns, without ``lease_id``.
+    :param events: dicts of event columns, without ``lease_id``.
+    :raises LeaseNameAlreadyExists: the project already has a lease so named.
+    """
+    with writer() as session:
+        _check_name_free(session, values["project_id"], values["name"])
+        lease = models.Lease(**values)
+        lease.reservations = [models.Reservation(**r) for r in reservations]
+        lease.events = [models.Event(**e) for e in events]
+        session.add(lease)
+        try:
+            session.flush()
+        except sa_exc.IntegrityError:
+            raise exceptions.LeaseNameAlreadyExists(name=values["name"])
+        return _lease_to_dict(lease)
+
+
+def _check_name_free(session, project_id, name, lease_id=None):
+    query = sa.select(models.Lease.id).where(
+        models.Lease.project_id == project_id, models.Lease.name == name
+    )
+    if lease_id is not None:
+        query = query.where(models.Lease.id != lease_id)
+    if session.scalar(query.limit(1)) is not None:
+        raise exceptions.LeaseNameAlreadyExists(name=name)
+
+
+def lease_get(lease_id, project_id=None):
+    """Return a lease with its reservations and events.
+
+    :param project_id: if given, a lease of another project is not found.
+    :raises LeaseNotFound:
+    """
+    with reader() as session:
+        return _lease_to_dict(_get_lease(session, lease_id, project_id))
+
+
+def lease_lock(lease_id, project_id=None):
+    """Lock a lease's row until the enclosing transaction ends; return it.
+
+    Call inside ``writer()``.  On SQLite the writer already holds the
+    database lock; elsewhere this is ``SELECT ... FOR UPDATE``.
+
+    :raises LeaseNotFound:
+    """
+    with writer() as session:
+        return _lease_to_dict(
+            _get_lease(session, lease_id, project_id, for_update=True)
+        )
+
+
+def lease_list(
+    project_id=None, status=None, name=None, limit=None, marker=None
+):
+    """Return leases oldest first, with their reservations and events.
+
+    :param marker: id of the last lease of the previous page.
+    :raises InvalidMarker: the marker is not a lease of this listing.
+    """
+    with reader() as session:
+        query = _lease_query()
+        if project_id is not None:
+            query = query.where(models.Lease.project_id == project_id)
+        if status is not None:
+            query = query.where(models.Lease.status == status)
+        if name is not None:
+            query = query.where(models.Lease.name == name)
+        if marker is not None:
+            last = session.get(models.Lease, marker)
+            if last is None or (
+                project_id is not None and last.project_id != project_id
+            ):
+                raise exceptions.InvalidMarker(marker=marker)
+            query = query.where(
+                sa.or_(
+                    models.Lease.created_at > last.created_at,
+                    sa.and_(
+                        models.Lease.created_at == last.created_at,
+                        models.Lease.id > last.id,
+                    ),
+                )
+            )
+        query = query.order_by(models.Lease.created_at, models.Lease.id)
+        if limit is not None:
+            query = query.limit(limit)
+        return [_lease_to_dict(lease) for lease in session.scalars(query)]
+
+
+def lease_update(lease_id, values):
+    """Update a lease's columns; return the lease.
+
+    :raises LeaseNotFound:
+    :raises LeaseNameAlreadyExists: a rename collides within the project.
+    """
+    with writer() as session:
+        lease = _get_lease(session, lease_id)
+        if "name" in values and values["name"] != lease.name:
+            _check_name_free(
+                session, lease.project_id, values["name"], lease_id
+            )
+        for key, value in values.items():
+            setattr(lease, key, value)
+        session.flush()
+        return _lease_to_dict(lease)
+
+
+def lease_transition(lease_id, target, reason=None):
+    """Move a lease to ``target`` if the transition table allows it.
+
+    The move is one conditional UPDATE, so of two managers racing to act on
+    one lease exactly one wins.  ``reason`` is recorded (or cleared).
+
+    :raises LeaseNotFound:
+    :raises InvalidStateTransition: the lease's state forbids the move.
+    """
+    sources = states.allowed_sources("Lease", target)
+    with writer() as session:
+        result = session.execute(
+            sa.update(models.Lease)
+            .where(
+                models.Lease.id == lease_id, models.Lease.status.in_(sources)
+            )
+            .values(
+                status=target, status_reason=reason, updated_at=dates.utcnow()
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            current = session.scalar(
+                sa.select(models.Lease.status).where(
+                    models.Lease.id == lease_id
+                )
+            )
+            if current is None:
+                raise exceptions.LeaseNotFound(id=lease_id)
+            raise exceptions.InvalidStateTransition(
+                kind="Lease", id=lease_id, current=current, target=target
+            )
+        session.expire_all()
+
+
+def lease_destroy(lease_id):
+    """Delete a lease, its reservations and its events.
+
+    :raises LeaseNotFound:
+    """
+    with writer() as session:
+        session.delete(_get_lease(session, lease_id))
+
+
+# Reservations ---------------------------------------------------------------
+
+
+def reservation_update(reservation_id, values):
+    """Update a reservation's columns; return it.
+
+    :raises ReservationNotFound:
+    """
+    with writer() as session:
+        reservation = session.get(models.Reservation, reservation_id)
+        if reservation is None:
+            raise exceptions.ReservationNotFound(id=reservation_id)
+        for key, value in values.items():
+            setattr(reservation, key, value)
+        session.flush()
+        return _to_dict(reservation)
+
+
+# Events ---------------------------------------------------------------------
+
+
+def event_update(event_id, values):
+    """Update an event's columns; return it.
+
+    :raises EventNotFound:
+    """
+    with writer() as session:
+        event = session.get(models.Event, event_id)
+        if event is None:
+            raise exceptions.EventNotFound(id=event_id)
+        for key, value in values.items():
+            setattr(event, key, value)
+        session.flush()
+        return _to_dict(event)
+
+
+def event_create(values):
+    """Insert an event; return it."""
+    with writer() as session:
+        event = models.Event(**values)
+        session.add(event)
+        session.flush()
+        return _to_dict(event)
+
+
+def event_destroy(event_id):
+    """Delete an event; deleting one that is gone is not an error."""
+    with writer() as session:
+        session.execute(
+            sa.delete(models.Event).where(models.Event.id == event_id)
+        )
+
+
+def _due_clause(now, stale_before):
+    undone = sa.and_(
+        models.Event.status == states.EventStatus.UNDONE,
+        models.Event.time <= now,
+        sa.or_(models.Event.retry_at.is_(None), models.Event.retry_at <= now),
+    )
+    abandoned = sa.and_(
+        models.Event.status == states.EventStatus.IN_PROGRESS,
+        models.Event.claimed_at < stale_before,
+    )
+    return sa.or_(undone, abandoned)
+
+
+def events_claim_due(now, claimer, stale_before, limit=100):
+    """Claim the events due at ``now`` for ``claimer``; return them.
+
+    An event is due when it is UNDONE, its time has come and its retry delay
+    (if any) has passed, or when it has been IN_PROGRESS since before
+    ``stale_before`` (its manager died).  Each event is claimed with a
+    conditional UPDATE whose row count says whether this claimer won, so
+    two managers never claim one event.
+    """
+    with writer() as session:
+        candidates = session.scalars(
+            sa.select(models.Event.id)
+            .where(_due_clause(now, stale_before))
+            .order_by(models.Event.time, models.Event.id)
+            .limit(limit)
+        ).all()
+        claimed = []
+        for event_id in candidates:
+            result = session.execute(
+                sa.update(models.Event)
+                .where(
+                    models.Event.id == event_id, _due_clause(now, stale_before)
+                )
+                .values(
+                    status=states.EventStatus.IN_PROGRESS,
+                    claimed_by=claimer,
+                    claimed_at=now,
+                    attempts=models.Event.attempts + 1,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:
+                claimed.append(event_id)
+        if not claimed:
+            return []
+        events = session.scalars(
+            sa.select(models.Event)
+            .where(models.Event.id.in_(claimed))
+            .execution_options(populate_existing=True)
+        ).all()
+        return [_to_dict(e) for e in events]
+
+
+def event_finish(event_id, claimer, status, error=None, retry_at=None):
+    """Record the outcome of a claimed event.
+
+    ``status`` is DONE, ERROR, or UNDONE with ``retry_at`` for a retry.  The
+    update applies only while ``claimer`` still holds the event; returns
+    False when another manager has reclaimed it meanwhile.
+    """
+    with writer() as session:
+        result = session.execute(
+            sa.update(models.Event)
+            .where(
+                models.Event.id == event_id,
+                models.Event.status == states.EventStatus.IN_PROGRESS,
+                models.Event.claimed_by == claimer,
+            )
+            .values(
+                status=status,
+                last_error=error,
+                retry_at=retry_at,
+                updated_at=dates.utcnow(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
+
+def event_next_due_time(stale_after):
+    """When the next event becomes due, or None if no event is waiting.
+
+    :param stale_after: how long an IN_PROGRESS event may run before it is
+        claimed again (a ``timedelta``).
+    """
+    with reader() as session:
+        undone = session.scalar(
+            sa.select(
+                sa.func.min(
+                    sa.func.coalesce(models.Event.retry_at, models.Event.time)
+                )
+            ).where(models.Event.status == states.EventStatus.UNDONE)
+        )
+        running = session.scalar(
+            sa.select(sa.func.min(models.Event.claimed_at)).where(
+                models.Event.status == states.EventStatus.IN_PROGRESS
+            )
+        )
+    candidates = [undone, running and running + stale_after]
+    candidates = [dates.as_datetime(c) for c in candidates if c is not None]
+    return min(candidates) if candidates else None

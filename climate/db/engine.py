@@ -1,0 +1,136 @@
+"""Engines and transactions.  Only ``climate.db.api`` uses this module.
+
+A transaction is opened with ``writer()`` or ``reader()``; a nested call joins
+the transaction already open in the same thread, so a plugin's allocation and
+the lease that owns it commit or roll back together.
+
+SQLite: WAL journal, and writers start with ``BEGIN IMMEDIATE`` so that two
+writers serialize at the start instead of failing at commit.  PostgreSQL and
+MariaDB run at READ COMMITTED; correctness there comes from row locks and
+conditional updates in ``climate.db.api``.
+"""
+
+import contextlib
+import contextvars
+import os
+import threading
+
+import sqlalchemy as sa
+from oslo_config import cfg
+from sqlalchemy import event, orm
+
+CONF = cfg.CONF
+
+_current = contextvars.ContextVar("climate_db_session", default=None)
+
+
+def database_url(conf=CONF):
+    """The configured URL, or the SQLite file in ``state_path``."""
+    if conf.database.connection:
+        return conf.database.connection
+    path = os.path.join(conf.state_path, "climate.sqlite")
+    return f"sqlite:///{path}"
+
+
+class _Engines:
+    """The process's engines, built on first use from the configuration."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.url = None
+        self.writer = None
+        self.reader = None
+
+    def get(self):
+        if self.writer is None:
+            with self._lock:
+                if self.writer is None:
+                    self._build(database_url())
+        return self
+
+    def _build(self, url):
+        parsed = sa.engine.make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            self.writer = _sqlite_engine(url, "BEGIN IMMEDIATE")
+            self.reader = _sqlite_engine(url, "BEGIN")
+        else:
+            kwargs = {
+                "pool_size": CONF.database.max_pool_size,
+                "pool_recycle": CONF.database.connection_recycle_time,
+                "pool_pre_ping": True,
+                "isolation_level": "READ COMMITTED",
+            }
+            self.writer = sa.create_engine(url, **kwargs)
+            self.reader = self.writer
+        self.url = url
+
+    def dispose(self):
+        with self._lock:
+            for engine in {self.writer, self.reader} - {None}:
+                engine.dispose()
+            self.writer = self.reader = self.url = None
+
+
+def _sqlite_engine(url, begin_statement):
+    engine = sa.create_engine(
+        url,
+        connect_args={
+            "timeout": CONF.database.sqlite_busy_timeout,
+            "check_same_thread": False,
+        },
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy, not the sqlite3 module, decide when BEGIN happens.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql(begin_statement)
+
+    return engine
+
+
+ENGINES = _Engines()
+
+
+def backend_name():
+    return sa.engine.make_url(ENGINES.get().url).get_backend_name()
+
+
+@contextlib.contextmanager
+def _transaction(engine_attr):
+    current = _current.get()
+    if current is not None:
+        session, mode = current
+        if engine_attr == "writer" and mode == "reader":
+            # SQLite cannot turn a read transaction into a write one safely.
+            raise RuntimeError("a writer cannot be nested in a reader")
+        # Join the transaction already open in this thread.
+        yield session
+        return
+    engine = getattr(ENGINES.get(), engine_attr)
+    session = orm.Session(bind=engine, expire_on_commit=False)
+    token = _current.set((session, engine_attr))
+    try:
+        with session.begin():
+            yield session
+    finally:
+        _current.reset(token)
+        session.close()
+
+
+def writer():
+    """A read-write transaction, or the one already open in this thread."""
+    return _transaction("writer")
+
+
+def reader():
+    """A read-only transaction, or the one already open in this thread."""
+    return _transaction("reader")

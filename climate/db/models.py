@@ -1,0 +1,119 @@
+"""Climate's tables, as SQLAlchemy 2.0 declarative models.
+
+Times are naive UTC.  Alembic migrations in ``migrations/`` create exactly
+these tables; a test compares the two.
+"""
+
+import datetime
+import uuid
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from climate.common import dates
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+}
+
+
+def _uuid():
+    return str(uuid.uuid4())
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime.datetime] = mapped_column(
+        DateTime, default=dates.utcnow
+    )
+    updated_at: Mapped[datetime.datetime | None] = mapped_column(
+        DateTime, onupdate=dates.utcnow
+    )
+
+
+class Lease(TimestampMixin, Base):
+    __tablename__ = "leases"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[str] = mapped_column(
+        String(36), primary_key=True, default=_uuid
+    )
+    name: Mapped[str] = mapped_column(String(80))
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    start_date: Mapped[datetime.datetime] = mapped_column(DateTime)
+    end_date: Mapped[datetime.datetime] = mapped_column(DateTime)
+    before_end_date: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(20))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    degraded: Mapped[bool] = mapped_column(Boolean, default=False)
+    trust_id: Mapped[str | None] = mapped_column(String(36))
+
+    reservations: Mapped[list["Reservation"]] = relationship(
+        back_populates="lease",
+        cascade="all, delete-orphan",
+        order_by="Reservation.created_at, Reservation.id",
+    )
+    events: Mapped[list["Event"]] = relationship(
+        back_populates="lease",
+        cascade="all, delete-orphan",
+        order_by="Event.time, Event.id",
+    )
+
+
+class Reservation(TimestampMixin, Base):
+    __tablename__ = "reservations"
+
+    id: Mapped[str] = mapped_column(
+        String(36), primary_key=True, default=_uuid
+    )
+    lease_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("leases.id", ondelete="CASCADE"), index=True
+    )
+    resource_type: Mapped[str] = mapped_column(String(66))
+    resource_id: Mapped[str | None] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(13))
+    missing_resources: Mapped[bool] = mapped_column(Boolean, default=False)
+    resources_changed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    lease: Mapped[Lease] = relationship(back_populates="reservations")
+
+
+class Event(TimestampMixin, Base):
+    __tablename__ = "events"
+    __table_args__ = (Index(None, "status", "time"),)
+
+    id: Mapped[str] = mapped_column(
+        String(36), primary_key=True, default=_uuid
+    )
+    lease_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("leases.id", ondelete="CASCADE"), index=True
+    )
+    event_type: Mapped[str] = mapped_column(String(66))
+    time: Mapped[datetime.datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(13))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # After a failed attempt, the event is not due again before this time.
+    retry_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    claimed_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    lease: Mapped[Lease] = relationship(back_populates="events")

@@ -1,0 +1,132 @@
+"""Climate's one exception hierarchy.
+
+Every error Climate raises on purpose is a ``ClimateException``: it carries an
+HTTP status code and a message template filled from keyword arguments.  The
+semantic bases (``NotFound``, ``Conflict``, ``Invalid``, ``Forbidden``) decide
+the code; a subclass never crosses its base's meaning.
+
+The keyword arguments are kept on the instance (``kwargs``) so that
+oslo.messaging can rebuild the same class on the API side of an RPC call.
+"""
+
+
+class ClimateException(Exception):
+    """Base of every expected Climate error: a message and an HTTP code."""
+
+    msg_fmt = "An unknown error occurred."
+    code = 500
+
+    def __init__(self, message=None, **kwargs):
+        self.kwargs = kwargs
+        kwargs.setdefault("code", self.code)
+        if message is None:
+            try:
+                message = self.msg_fmt % kwargs
+            except (KeyError, TypeError):
+                # A caller forgot an argument: say what we can rather than
+                # hide the real error behind a formatting one.
+                message = self.msg_fmt
+        super().__init__(message)
+
+    @property
+    def message(self):
+        # Not str(self): oslo.messaging rebuilds a remote exception as a
+        # "<Name>_Remote" subclass whose str() appends the remote traceback.
+        return self.args[0] if self.args else self.msg_fmt
+
+    @property
+    def name(self):
+        """The class name, the same on both sides of an RPC call."""
+        for klass in type(self).__mro__:
+            if not klass.__name__.endswith("_Remote"):
+                return klass.__name__
+        return type(self).__name__
+
+
+class Invalid(ClimateException):
+    msg_fmt = "Invalid input: %(reason)s"
+    code = 400
+
+
+class InvalidInput(Invalid):
+    msg_fmt = "%(reason)s"
+
+
+class InvalidDate(Invalid):
+    msg_fmt = (
+        "Invalid %(field)s %(value)r: expected 'now', 'YYYY-MM-DD HH:MM' "
+        "(UTC) or an ISO 8601 date and time"
+    )
+
+
+class InvalidPeriod(Invalid):
+    msg_fmt = "%(reason)s"
+
+
+class UnsupportedResourceType(Invalid):
+    msg_fmt = (
+        "Unknown resource_type %(resource_type)r; this service supports: "
+        "%(supported)s"
+    )
+
+
+class MalformedRequestBody(Invalid):
+    msg_fmt = "Malformed request body: %(reason)s"
+
+
+class InvalidMarker(Invalid):
+    msg_fmt = "Marker %(marker)s does not name a lease in this listing"
+
+
+class Forbidden(ClimateException):
+    msg_fmt = "Not allowed: %(reason)s"
+    code = 403
+
+
+class NotFound(ClimateException):
+    msg_fmt = "%(object)s %(id)s could not be found"
+    code = 404
+
+
+class LeaseNotFound(NotFound):
+    msg_fmt = "Lease %(id)s could not be found"
+
+
+class ReservationNotFound(NotFound):
+    msg_fmt = "Reservation %(id)s could not be found"
+
+
+class EventNotFound(NotFound):
+    msg_fmt = "Event %(id)s could not be found"
+
+
+class Conflict(ClimateException):
+    msg_fmt = "Conflict: %(reason)s"
+    code = 409
+
+
+class LeaseNameAlreadyExists(Conflict):
+    msg_fmt = "A lease named %(name)r already exists in this project"
+
+
+class InvalidState(Conflict):
+    msg_fmt = "%(reason)s"
+
+
+class InvalidStateTransition(InvalidState):
+    msg_fmt = "%(kind)s %(id)s is %(current)s and cannot become %(target)s now"
+
+
+class NotEnoughResourcesAvailable(Conflict):
+    msg_fmt = "Not enough resources available: %(reason)s"
+
+
+class RequestTooLarge(ClimateException):
+    msg_fmt = "Request body is larger than the limit of %(limit)d bytes"
+    code = 413
+
+
+class ConfigurationError(ClimateException):
+    """Raised at start-up when the configuration cannot work."""
+
+    msg_fmt = "%(reason)s"

@@ -1,0 +1,50 @@
+"""Client side of the manager's RPC API.
+
+The API process calls these methods; each becomes one RPC ``call`` to a
+``climate-manager`` on topic ``climate.manager`` (or to the manager of this
+process in the embedded mode).  Errors the manager raises on purpose come back
+as their own ``climate.exceptions`` class.
+
+API version history:
+
+* 1.0 - create_lease, update_lease, delete_lease, get_lease, list_leases.
+"""
+
+from climate import rpc
+
+TOPIC = "climate.manager"
+RPC_API_VERSION = "1.0"
+
+
+class ManagerAPI:
+    """One method per manager RPC."""
+
+    def __init__(self):
+        self._client = rpc.get_client(TOPIC, RPC_API_VERSION)
+
+    def _call(self, context, method, **kwargs):
+        return self._client.prepare(version="1.0").call(
+            context, method, **kwargs
+        )
+
+    def create_lease(self, context, lease_values):
+        """Create a lease; return it as the manager stored it."""
+        return self._call(context, "create_lease", lease_values=lease_values)
+
+    def update_lease(self, context, lease_id, values):
+        """Change a lease; return it."""
+        return self._call(
+            context, "update_lease", lease_id=lease_id, values=values
+        )
+
+    def delete_lease(self, context, lease_id):
+        """Delete a lease, releasing its resources first if it is active."""
+        return self._call(context, "delete_lease", lease_id=lease_id)
+
+    def get_lease(self, context, lease_id):
+        """Return a lease of the caller's project."""
+        return self._call(context, "get_lease", lease_id=lease_id)
+
+    def list_leases(self, context, filters):
+        """Return the caller's project's leases matching ``filters``."""
+        return self._call(context, "list_leases", filters=filters)

@@ -1,0 +1,98 @@
+"""The manager: its RPC endpoint and the service that runs it.
+
+``ManagerService`` loads the resource plugins, serves the RPC endpoint (on
+the broker, or in-process for the embedded mode) and runs the event loop.
+"""
+
+import os
+
+import oslo_messaging as messaging
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from climate import exceptions, plugins, rpc
+from climate.manager import events, leases, rpcapi
+
+CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
+
+_expected = messaging.expected_exceptions(exceptions.ClimateException)
+
+
+class ManagerEndpoint:
+    """The methods ``rpcapi.ManagerAPI`` calls; see its version history."""
+
+    target = messaging.Target(version=rpcapi.RPC_API_VERSION)
+
+    def __init__(self, lease_manager):
+        self._leases = lease_manager
+
+    @messaging.expose
+    @_expected
+    def create_lease(self, context, lease_values):
+        return self._leases.create(context, lease_values)
+
+    @messaging.expose
+    @_expected
+    def update_lease(self, context, lease_id, values):
+        return self._leases.update(context, lease_id, values)
+
+    @messaging.expose
+    @_expected
+    def delete_lease(self, context, lease_id):
+        self._leases.delete(context, lease_id)
+
+    @messaging.expose
+    @_expected
+    def get_lease(self, context, lease_id):
+        return self._leases.get(context, lease_id)
+
+    @messaging.expose
+    @_expected
+    def list_leases(self, context, filters):
+        return self._leases.list(context, **filters)
+
+
+class ManagerService:
+    """Plugins, RPC endpoint and event loop of one manager process.
+
+    :raises ConfigurationError: from the constructor, when the plugins
+        configured cannot be loaded.
+    """
+
+    def __init__(self):
+        self.claimer = f"{CONF.host}:{os.getpid()}"
+        self.plugins = plugins.load(CONF.manager.plugins)
+        self.event_loop = events.EventLoop(
+            events.EventHandler(self.plugins), self.claimer
+        )
+        self.leases = leases.LeaseManager(
+            self.plugins, on_change=self.event_loop.wake
+        )
+        self.endpoint = ManagerEndpoint(self.leases)
+        self._server = None
+
+    def start(self):
+        if rpc.uses_broker():
+            self._server = rpc.get_server(
+                rpcapi.TOPIC, CONF.host, [self.endpoint]
+            )
+            self._server.start()
+        else:
+            rpc.register_local_endpoint(rpcapi.TOPIC, self.endpoint)
+        self.event_loop.start()
+        LOG.info(
+            "manager %s started with plugins: %s",
+            self.claimer,
+            ", ".join(sorted(self.plugins)) or "none",
+        )
+
+    def stop(self):
+        if self._server is not None:
+            self._server.stop()
+            self._server.wait()
+            self._server = None
+        else:
+            rpc.unregister_local_endpoint(rpcapi.TOPIC)
+        self.event_loop.stop()
+        LOG.info("manager %s stopped", self.claimer)
