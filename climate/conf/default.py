@@ -4,8 +4,8 @@ import os
 import socket
 
 import oslo_messaging
-from oslo_messaging import transport as messaging_transport
 from oslo_config import cfg
+from oslo_messaging import transport as messaging_transport
 
 default_opts = [
     cfg.StrOpt(
@@ -40,8 +40,8 @@ def register_opts(conf):
     # where oslo.messaging's is rabbit://.  Registering the library's own
     # option objects keeps its later registration a no-op.
     oslo_messaging.set_transport_defaults(control_exchange="climate")
+    cfg.set_defaults(messaging_transport._transport_opts, transport_url=None)
     conf.register_opts(messaging_transport._transport_opts)
-    conf.set_default("transport_url", None)
 
 
 def list_opts():
