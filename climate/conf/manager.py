@@ -25,8 +25,9 @@ manager_opts = [
     cfg.IntOpt(
         "min_lease_duration",
         default=1,
-        min=1,
-        help="Shortest lease accepted, in minutes.",
+        min=0,
+        help="Shortest lease accepted, in minutes; 0 accepts any lease that "
+        "ends after it starts.",
     ),
     cfg.IntOpt(
         "max_lease_duration",
