@@ -100,6 +100,22 @@ class EventNotFound(NotFound):
     msg_fmt = "Event %(id)s could not be found"
 
 
+class HostNotFound(NotFound):
+    msg_fmt = "Host %(id)s could not be found"
+
+
+class HostPropertyNotFound(NotFound):
+    msg_fmt = "No host has a property named %(name)r"
+
+
+class HostPoolNotFound(NotFound):
+    msg_fmt = "Host pool %(name)s could not be found"
+
+
+class FeatureNotEnabled(NotFound):
+    msg_fmt = "%(feature)s: %(reason)s"
+
+
 class Conflict(ClimateException):
     msg_fmt = "Conflict: %(reason)s"
     code = 409
@@ -115,6 +131,14 @@ class InvalidState(Conflict):
 
 class InvalidStateTransition(InvalidState):
     msg_fmt = "%(kind)s %(id)s is %(current)s and cannot become %(target)s now"
+
+
+class HostAlreadyExists(Conflict):
+    msg_fmt = "A host named %(name)r is already registered"
+
+
+class HostInUse(Conflict):
+    msg_fmt = "%(reason)s"
 
 
 class NotEnoughResourcesAvailable(Conflict):

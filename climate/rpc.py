@@ -58,7 +58,9 @@ def get_transport():
     global _transport
     with _lock:
         if _transport is None:
-            _transport = messaging.get_rpc_transport(CONF)
+            _transport = messaging.get_rpc_transport(
+                CONF, allowed_remote_exmods=ALLOWED_EXMODS
+            )
         return _transport
 
 
@@ -83,14 +85,18 @@ def get_client(topic, version):
 
 
 def get_server(topic, server, endpoints):
-    """An RPC server for ``topic`` on the broker (threading executor)."""
+    """An RPC server for ``topic`` on the broker.
+
+    oslo.messaging runs it on threads: it would choose eventlet only in a
+    monkey-patched process, and Climate never patches.  (Naming the executor
+    is deprecated.)
+    """
     target = messaging.Target(topic=topic, server=server)
     access_policy = messaging.rpc.dispatcher.ExplicitRPCAccessPolicy
     return messaging.get_rpc_server(
         get_transport(),
         target,
         endpoints,
-        executor="threading",
         serializer=RequestContextSerializer(),
         access_policy=access_policy,
     )
@@ -130,9 +136,7 @@ class InProcessClient:
             raise messaging.MessagingTimeout(
                 f"no manager is running in this process for {self._topic}"
             )
-        handler = getattr(endpoint, method)
-        if not hasattr(handler, "exposed"):
-            raise messaging.rpc.dispatcher.NoSuchMethod(method)
+        handler = getattr(endpoint, method, None)
         wire = _json_round_trip(
             {
                 "context": self._serializer.serialize_context(ctxt),
@@ -148,6 +152,10 @@ class InProcessClient:
             for key, value in wire["args"].items()
         }
         try:
+            if not hasattr(handler, "exposed"):
+                # Refused on the server side, as the dispatcher does; a
+                # broker carries the refusal back as a RemoteError.
+                raise messaging.rpc.dispatcher.NoSuchMethod(method)
             result = handler(server_ctxt, **args)
         except Exception as exc:  # re-raised below as oslo.messaging would
             exc_info = sys.exc_info()

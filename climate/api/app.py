@@ -6,7 +6,7 @@ import flask
 from oslo_config import cfg
 
 from climate.api import auth, errors, root
-from climate.api.v1 import leases
+from climate.api.v1 import hosts, leases
 from climate.manager import rpcapi
 
 CONF = cfg.CONF
@@ -28,6 +28,7 @@ def create_app():
 
     app.register_blueprint(root.blueprint)
     app.register_blueprint(leases.blueprint, url_prefix="/v1/leases")
+    app.register_blueprint(hosts.blueprint, url_prefix="/v1/os-hosts")
 
     app.wsgi_app = auth.pipeline(app.wsgi_app)
     return app

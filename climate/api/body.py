@@ -10,7 +10,8 @@ from climate import exceptions
 def json_object(allowed, envelope=None):
     """Return the request's JSON object, checked against ``allowed``.
 
-    :param allowed: ``{field: type or tuple of types}``; any other field is
+    :param allowed: ``{field: type or tuple of types}``, or None to let the
+        caller check the fields; any other field is
         refused, and so is a field of another type.
     :param envelope: a key the object may also arrive wrapped in, such as
         ``"lease"`` for ``{"lease": {...}}``.
@@ -32,6 +33,8 @@ def json_object(allowed, envelope=None):
         body = body[envelope]
     if not isinstance(body, dict):
         raise exceptions.MalformedRequestBody(reason="expected a JSON object")
+    if allowed is None:
+        return body
     unknown = sorted(set(body) - set(allowed))
     if unknown:
         raise exceptions.MalformedRequestBody(
@@ -91,3 +94,17 @@ def limit_arg(value, maximum):
             f"{value!r}"
         )
     return limit
+
+
+def boolean_arg(value, name):
+    """Parse a boolean query parameter (``True``, ``false``, ``1``...)."""
+    if value is None:
+        return False
+    lowered = value.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise exceptions.InvalidInput(
+        reason=f"{name} must be true or false, not {value!r}"
+    )

@@ -43,7 +43,18 @@ _HTTP_NAMES = {413: "RequestTooLarge"}
 
 def _http_error(error):
     name = _HTTP_NAMES.get(error.code) or error.name.replace(" ", "")
-    return render(error.code, name, error.description)
+    message = error.description
+    if error.code == 413:
+        # Werkzeug's text does not say what the limit is.
+        message = exceptions.RequestTooLarge(
+            limit=flask.current_app.config["MAX_CONTENT_LENGTH"]
+        ).message
+    response = render(error.code, name, message)
+    # Keep the headers HTTP requires, such as Allow on a 405.
+    for header, value in error.get_headers():
+        if header.lower() != "content-type":
+            response.headers[header] = value
+    return response
 
 
 def _rpc_timeout(error):

@@ -12,8 +12,19 @@ def _common(row, fields):
     return out
 
 
+# Fields of one resource type's reservations, shown when present.
+_TYPE_FIELDS = (
+    "min",
+    "max",
+    "hypervisor_properties",
+    "resource_properties",
+    "before_end",
+    "on_end",
+)
+
+
 def reservation(row):
-    return _common(
+    out = _common(
         row,
         (
             "id",
@@ -25,6 +36,8 @@ def reservation(row):
             "resources_changed",
         ),
     )
+    out.update((field, row[field]) for field in _TYPE_FIELDS if field in row)
+    return out
 
 
 def event(row):
@@ -52,3 +65,41 @@ def lease(row):
     out["reservations"] = [reservation(r) for r in row["reservations"]]
     out["events"] = [event(e) for e in row["events"]]
     return out
+
+
+_HOST_FIELDS = (
+    "hypervisor_hostname",
+    "service_name",
+    "vcpus",
+    "memory_mb",
+    "local_gb",
+    "hypervisor_type",
+    "hypervisor_version",
+    "cpu_info",
+    "availability_zone",
+    "reservable",
+)
+
+
+def host(row):
+    """A host, its extra capabilities flattened as top-level keys."""
+    out = {"id": str(row["id"])}
+    out.update(row["capabilities"])
+    out.update(_common(row, _HOST_FIELDS))
+    out["trust_id"] = None
+    return out
+
+
+def allocation(row):
+    return {
+        "resource_id": str(row["resource_id"]),
+        "reservations": [
+            {
+                "id": r["id"],
+                "lease_id": r["lease_id"],
+                "start_date": dates.format_date(r["start_date"]),
+                "end_date": dates.format_date(r["end_date"]),
+            }
+            for r in row["reservations"]
+        ],
+    }

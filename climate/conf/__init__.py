@@ -6,9 +6,9 @@ Importing this package registers every group on the global ``cfg.CONF``
 
 from oslo_config import cfg
 
-from climate.conf import api, database, default, manager
+from climate.conf import api, compute, database, default, hosts, manager
 
 CONF = cfg.CONF
 
-for _module in (default, api, database, manager):
+for _module in (default, api, database, manager, compute, hosts):
     _module.register_opts(CONF)

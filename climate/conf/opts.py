@@ -1,8 +1,8 @@
 """All of Climate's options, for oslo-config-generator (``climate``)."""
 
-from climate.conf import api, database, default, manager
+from climate.conf import api, compute, database, default, hosts, manager
 
-_MODULES = (default, api, database, manager)
+_MODULES = (default, api, database, manager, compute, hosts)
 
 
 def list_opts():

@@ -12,6 +12,32 @@ from sqlalchemy import orm
 from climate import exceptions, states
 from climate.common import dates
 from climate.db import engine, models
+from climate.db.hosts import (  # noqa: F401  (the facade re-exports them)
+    host_allocate,
+    host_allocations_conflicting,
+    host_allocations_delete,
+    host_allocations_list,
+    host_allocations_move,
+    host_allocations_of,
+    host_create,
+    host_destroy,
+    host_get,
+    host_ids_matching,
+    host_list,
+    host_lock,
+    host_pool_add_hosts,
+    host_pool_delete,
+    host_pool_ensure,
+    host_pool_remove_hosts,
+    host_pools_list,
+    host_properties_list,
+    host_property_update,
+    host_query_check_fields,
+    host_reservation_create,
+    host_reservation_update,
+    host_reservations_using,
+    host_update,
+)
 
 writer = engine.writer
 reader = engine.reader
@@ -35,9 +61,26 @@ def _to_dict(obj, *, exclude=()):
     }
 
 
+def _reservation_to_dict(reservation):
+    values = _to_dict(reservation)
+    host = reservation.host_reservation
+    if host is not None:
+        values.update(
+            min=host.count_min,
+            max=host.count_max,
+            hypervisor_properties=host.hypervisor_properties,
+            resource_properties=host.resource_properties,
+            before_end=host.before_end,
+            on_end=host.on_end,
+        )
+    return values
+
+
 def _lease_to_dict(lease):
     values = _to_dict(lease)
-    values["reservations"] = [_to_dict(r) for r in lease.reservations]
+    values["reservations"] = [
+        _reservation_to_dict(r) for r in lease.reservations
+    ]
     values["events"] = [_to_dict(e) for e in lease.events]
     return values
 
@@ -51,9 +94,15 @@ def _session():
 
 
 def _lease_query():
-    return sa.select(models.Lease).options(
-        orm.selectinload(models.Lease.reservations),
-        orm.selectinload(models.Lease.events),
+    return (
+        sa.select(models.Lease)
+        .options(
+            orm.selectinload(models.Lease.reservations).selectinload(
+                models.Reservation.host_reservation
+            ),
+            orm.selectinload(models.Lease.events),
+        )
+        .execution_options(populate_existing=True)
     )
 
 
@@ -231,6 +280,18 @@ def lease_destroy(lease_id):
 # Reservations ---------------------------------------------------------------
 
 
+def reservation_get(reservation_id):
+    """Return a reservation, with its type-specific fields.
+
+    :raises ReservationNotFound:
+    """
+    with reader() as session:
+        reservation = session.get(models.Reservation, reservation_id)
+        if reservation is None:
+            raise exceptions.ReservationNotFound(id=reservation_id)
+        return _reservation_to_dict(reservation)
+
+
 def reservation_update(reservation_id, values):
     """Update a reservation's columns; return it.
 
@@ -369,14 +430,30 @@ def event_next_due_time(stale_after):
     :param stale_after: how long an IN_PROGRESS event may run before it is
         claimed again (a ``timedelta``).
     """
+    undone_clause = models.Event.status == states.EventStatus.UNDONE
     with reader() as session:
+        # The event loop asks after every lease change, so this must not
+        # read every waiting event: a min() over an expression would.  The
+        # first event without a retry comes from the (status, time) index;
+        # only events waiting for a retry can be due before it, and those
+        # lie before it on the same index.
         undone = session.scalar(
-            sa.select(
-                sa.func.min(
-                    sa.func.coalesce(models.Event.retry_at, models.Event.time)
-                )
-            ).where(models.Event.status == states.EventStatus.UNDONE)
+            sa.select(models.Event.time)
+            .where(undone_clause, models.Event.retry_at.is_(None))
+            .order_by(models.Event.time)
+            .limit(1)
         )
+        retrying = sa.select(models.Event.time, models.Event.retry_at).where(
+            undone_clause, models.Event.retry_at.is_not(None)
+        )
+        if undone is not None:
+            retrying = retrying.where(models.Event.time < undone)
+        for time, retry_at in session.execute(retrying):
+            # Due once both its time and its retry delay have passed, as
+            # _due_clause says (an event moved later keeps its retry_at).
+            due = max(dates.as_datetime(time), dates.as_datetime(retry_at))
+            if undone is None or due < dates.as_datetime(undone):
+                undone = due
         running = session.scalar(
             sa.select(sa.func.min(models.Event.claimed_at)).where(
                 models.Event.status == states.EventStatus.IN_PROGRESS

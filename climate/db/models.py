@@ -10,6 +10,7 @@ import uuid
 from sqlalchemy import (
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -94,6 +95,9 @@ class Reservation(TimestampMixin, Base):
     resources_changed: Mapped[bool] = mapped_column(Boolean, default=False)
 
     lease: Mapped[Lease] = relationship(back_populates="reservations")
+    host_reservation: Mapped["ComputeHostReservation | None"] = relationship(
+        uselist=False, cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class Event(TimestampMixin, Base):
@@ -117,3 +121,134 @@ class Event(TimestampMixin, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
     lease: Mapped[Lease] = relationship(back_populates="events")
+
+
+# Physical hosts -------------------------------------------------------------
+
+
+class ComputeHost(TimestampMixin, Base):
+    """A physical host Climate may reserve, with its base capabilities."""
+
+    __tablename__ = "computehosts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hypervisor_hostname: Mapped[str] = mapped_column(String(255), unique=True)
+    service_name: Mapped[str | None] = mapped_column(String(255))
+    vcpus: Mapped[int] = mapped_column(Integer)
+    memory_mb: Mapped[int] = mapped_column(Integer)
+    local_gb: Mapped[int] = mapped_column(Integer)
+    hypervisor_type: Mapped[str] = mapped_column(String(255))
+    hypervisor_version: Mapped[int | None] = mapped_column(Integer)
+    cpu_info: Mapped[str] = mapped_column(Text)
+    availability_zone: Mapped[str | None] = mapped_column(String(255))
+    reservable: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    capabilities: Mapped[list["ComputeHostCapability"]] = relationship(
+        cascade="all, delete-orphan", order_by="ComputeHostCapability.name"
+    )
+
+
+class HostProperty(Base):
+    """Settings of a capability name: whether tenants see it.
+
+    A capability name exists as soon as a host has it; a row here only
+    records settings an operator changed.
+    """
+
+    __tablename__ = "host_properties"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ComputeHostCapability(Base):
+    """A free-form capability of a host (gpu=a100, rack=12, ...).
+
+    ``number`` holds the value as a number when it reads as one, so queries
+    compare numbers as numbers.
+    """
+
+    __tablename__ = "computehost_extra_capabilities"
+    __table_args__ = (
+        UniqueConstraint("computehost_id", "name"),
+        Index(None, "name", "value"),
+        Index(None, "name", "number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    computehost_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("computehosts.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(String(255))
+    number: Mapped[float | None] = mapped_column(Float)
+
+
+class ComputeHostReservation(Base):
+    """The physical:host part of a reservation: how many hosts, which."""
+
+    __tablename__ = "computehost_reservations"
+
+    id: Mapped[str] = mapped_column(
+        String(36), primary_key=True, default=_uuid
+    )
+    reservation_id: Mapped[str] = mapped_column(
+        String(36),
+        ForeignKey("reservations.id", ondelete="CASCADE"),
+        unique=True,
+    )
+    count_min: Mapped[int] = mapped_column(Integer)
+    count_max: Mapped[int] = mapped_column(Integer)
+    hypervisor_properties: Mapped[str] = mapped_column(Text, default="")
+    resource_properties: Mapped[str] = mapped_column(Text, default="")
+    before_end: Mapped[str] = mapped_column(String(36), default="default")
+    on_end: Mapped[str] = mapped_column(String(36), default="default")
+
+
+class ComputeHostAllocation(Base):
+    """A host held by a reservation for a window.
+
+    The window includes the cleaning time around the lease, so "is host H
+    free in [s, e)?" is one look-up in the (host, start, end) index.
+    """
+
+    __tablename__ = "computehost_allocations"
+    __table_args__ = (Index(None, "computehost_id", "start_date", "end_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reservation_id: Mapped[str] = mapped_column(
+        String(36),
+        ForeignKey("reservations.id", ondelete="CASCADE"),
+        index=True,
+    )
+    computehost_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("computehosts.id")
+    )
+    start_date: Mapped[datetime.datetime] = mapped_column(DateTime)
+    end_date: Mapped[datetime.datetime] = mapped_column(DateTime)
+
+
+class HostPool(TimestampMixin, Base):
+    """A pool of hosts kept by the local compute driver.
+
+    The free pool holds reservable hosts between leases; each active
+    reservation has a pool named after its id.  (The nova driver keeps the
+    same pools as host aggregates in Nova instead.)
+    """
+
+    __tablename__ = "host_pools"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    pool_metadata: Mapped[str] = mapped_column("metadata", Text, default="{}")
+
+
+class HostPoolMember(Base):
+    __tablename__ = "host_pool_members"
+
+    pool_id: Mapped[int] = mapped_column(
+        Integer,
+        ForeignKey("host_pools.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    hostname: Mapped[str] = mapped_column(String(255), primary_key=True)

@@ -162,8 +162,35 @@ class LeaseManager:
             )
             lease = db_api.lease_get(lease_id)
         LOG.info("lease %s updated: %s", lease_id, sorted(changes))
+        if lease["status"] == L.ACTIVE and values.get("reservations"):
+            self._hand_over(lease)
         self._on_change()
         return lease
+
+    def _hand_over(self, lease):
+        """Run on_start again for an active lease whose reservations grew,
+        so resources added by the update are handed over too (on_start is
+        idempotent).  The update itself stands even if this fails: the
+        lease is then marked degraded for the operator.
+        """
+        try:
+            for reservation in lease["reservations"]:
+                self._plugin(reservation["resource_type"]).on_start(
+                    lease, reservation
+                )
+        except Exception as exc:
+            LOG.exception(
+                "lease %s: handing over added resources failed", lease["id"]
+            )
+            db_api.lease_update(
+                lease["id"],
+                {
+                    "degraded": True,
+                    "status_reason": f"handing over added resources failed: "
+                    f"{exc}",
+                },
+            )
+            lease["degraded"] = True
 
     def _new_window(self, lease, values, now):
         start, end = lease["start_date"], lease["end_date"]

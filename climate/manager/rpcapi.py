@@ -8,12 +8,13 @@ as their own ``climate.exceptions`` class.
 API version history:
 
 * 1.0 - create_lease, update_lease, delete_lease, get_lease, list_leases.
+* 1.1 - create_host, update_host, delete_host, update_host_property.
 """
 
 from climate import rpc
 
 TOPIC = "climate.manager"
-RPC_API_VERSION = "1.0"
+RPC_API_VERSION = "1.1"
 
 
 class ManagerAPI:
@@ -22,8 +23,8 @@ class ManagerAPI:
     def __init__(self):
         self._client = rpc.get_client(TOPIC, RPC_API_VERSION)
 
-    def _call(self, context, method, **kwargs):
-        return self._client.prepare(version="1.0").call(
+    def _call(self, context, method, version="1.0", **kwargs):
+        return self._client.prepare(version=version).call(
             context, method, **kwargs
         )
 
@@ -48,3 +49,33 @@ class ManagerAPI:
     def list_leases(self, context, filters):
         """Return the caller's project's leases matching ``filters``."""
         return self._call(context, "list_leases", filters=filters)
+
+    def create_host(self, context, values):
+        """Register a physical host; return it."""
+        return self._call(context, "create_host", version="1.1", values=values)
+
+    def update_host(self, context, host_id, values):
+        """Change a host's capabilities; return it."""
+        return self._call(
+            context,
+            "update_host",
+            version="1.1",
+            host_id=host_id,
+            values=values,
+        )
+
+    def delete_host(self, context, host_id):
+        """Remove a host no lease holds now or later."""
+        return self._call(
+            context, "delete_host", version="1.1", host_id=host_id
+        )
+
+    def update_host_property(self, context, name, values):
+        """Mark a host capability name private or public; return it."""
+        return self._call(
+            context,
+            "update_host_property",
+            version="1.1",
+            name=name,
+            values=values,
+        )

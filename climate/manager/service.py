@@ -24,8 +24,9 @@ class ManagerEndpoint:
 
     target = messaging.Target(version=rpcapi.RPC_API_VERSION)
 
-    def __init__(self, lease_manager):
+    def __init__(self, lease_manager, plugins):
         self._leases = lease_manager
+        self._plugins = plugins
 
     @messaging.expose
     @_expected
@@ -52,6 +53,36 @@ class ManagerEndpoint:
     def list_leases(self, context, filters):
         return self._leases.list(context, **filters)
 
+    def _hosts(self):
+        plugin = self._plugins.get("physical:host")
+        if plugin is None:
+            raise exceptions.FeatureNotEnabled(
+                feature="Hosts",
+                reason="this service does not reserve physical hosts "
+                "(the physical.host.plugin is not in [manager] plugins)",
+            )
+        return plugin.inventory
+
+    @messaging.expose
+    @_expected
+    def create_host(self, context, values):
+        return self._hosts().create(values)
+
+    @messaging.expose
+    @_expected
+    def update_host(self, context, host_id, values):
+        return self._hosts().update(host_id, values)
+
+    @messaging.expose
+    @_expected
+    def delete_host(self, context, host_id):
+        self._hosts().delete(host_id)
+
+    @messaging.expose
+    @_expected
+    def update_host_property(self, context, name, values):
+        return self._hosts().update_property(name, values)
+
 
 class ManagerService:
     """Plugins, RPC endpoint and event loop of one manager process.
@@ -69,7 +100,7 @@ class ManagerService:
         self.leases = leases.LeaseManager(
             self.plugins, on_change=self.event_loop.wake
         )
-        self.endpoint = ManagerEndpoint(self.leases)
+        self.endpoint = ManagerEndpoint(self.leases, self.plugins)
         self._server = None
 
     def start(self):

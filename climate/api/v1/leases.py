@@ -48,7 +48,9 @@ def list_leases():
     status = args.get("status")
     if status is not None and status.upper() not in states.LeaseStatus.ALL:
         raise _bad_status(status)
+    # Without ?limit= a page holds max_limit leases, as the option says.
     limit = body.limit_arg(args.get("limit"), CONF.api.max_limit)
+    limit = limit or CONF.api.max_limit
     rows = db_api.lease_list(
         project_id=_project_scope(),
         status=status.upper() if status else None,
@@ -57,7 +59,7 @@ def list_leases():
         marker=args.get("marker"),
     )
     result = {"leases": [views.lease(row) for row in rows]}
-    if limit is not None and len(rows) == limit:
+    if len(rows) == limit:
         query = {**args, "marker": rows[-1]["id"]}
         next_url = flask.url_for(".list_leases", _external=True, **query)
         result["leases_links"] = [{"rel": "next", "href": next_url}]

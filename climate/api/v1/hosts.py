@@ -1,0 +1,100 @@
+"""``/v1/os-hosts``: the physical host inventory, its properties and its
+allocations.  Reads come from the database, writes go to the manager."""
+
+import flask
+
+from climate.api import body, views
+from climate.common import dates
+from climate.db import api as db_api
+
+blueprint = flask.Blueprint("hosts", __name__)
+
+_ALLOCATION_ARGS = ("lease_id", "reservation_id", "start", "end")
+
+
+def _manager():
+    return flask.current_app.extensions["climate.rpcapi"]
+
+
+def _host_body():
+    """A host body: name, inventory fields and free-form capabilities, so
+    the manager checks the fields."""
+    return body.json_object(None, envelope="host")
+
+
+@blueprint.get("")
+def list_hosts():
+    body.query_args(())
+    return flask.jsonify(hosts=[views.host(h) for h in db_api.host_list()])
+
+
+@blueprint.post("")
+def create_host():
+    host = _manager().create_host(flask.g.context, _host_body())
+    return flask.jsonify(host=views.host(host)), 201
+
+
+@blueprint.get("/<host_id>")
+def get_host(host_id):
+    return flask.jsonify(host=views.host(db_api.host_get(host_id)))
+
+
+@blueprint.put("/<host_id>")
+def update_host(host_id):
+    host = _manager().update_host(flask.g.context, host_id, _host_body())
+    return flask.jsonify(host=views.host(host))
+
+
+@blueprint.delete("/<host_id>")
+def delete_host(host_id):
+    _manager().delete_host(flask.g.context, host_id)
+    return "", 204
+
+
+@blueprint.get("/properties")
+def list_properties():
+    args = body.query_args(("detail", "all"))
+    detail = body.boolean_arg(args.get("detail"), "detail")
+    properties = db_api.host_properties_list()
+    if not detail:
+        properties = [{"property": p["property"]} for p in properties]
+    return flask.jsonify(resource_properties=properties)
+
+
+@blueprint.patch("/properties/<name>")
+def update_property(name):
+    values = body.json_object(
+        {"private": (bool, str)}, envelope="resource_property"
+    )
+    prop = _manager().update_host_property(flask.g.context, name, values)
+    return flask.jsonify(resource_property=prop)
+
+
+def _allocation_filters():
+    args = body.query_args(_ALLOCATION_ARGS)
+    filters = {k: args[k] for k in ("lease_id", "reservation_id") if k in args}
+    for field in ("start", "end"):
+        if field in args:
+            filters[field] = dates.parse(args[field], field)
+    return filters
+
+
+@blueprint.get("/allocations")
+def list_allocations():
+    allocations = db_api.host_allocations_list(**_allocation_filters())
+    return flask.jsonify(
+        allocations=[views.allocation(a) for a in allocations]
+    )
+
+
+@blueprint.get("/<host_id>/allocation")
+def get_allocation(host_id):
+    allocations = db_api.host_allocations_list(
+        host_id=host_id, **_allocation_filters()
+    )
+    allocation = (
+        allocations[0]
+        if allocations
+        else {"resource_id": host_id, "reservations": []}
+    )
+    return flask.jsonify(allocation=views.allocation(allocation))

@@ -1,0 +1,55 @@
+"""The compute driver interface: what the physical:host plugin needs from
+the cloud.
+
+A driver keeps the host pools — the free pool, where reservable hosts wait
+between leases hidden from on-demand scheduling, and one pool per active
+reservation, named after the reservation id — and describes a host when an
+operator registers it.  ``local`` keeps pools in Climate's own database;
+``nova`` keeps them as host aggregates in Nova.
+
+Every method is idempotent: creating what exists, adding a member that is
+there, removing what is gone, all succeed.
+"""
+
+import abc
+
+
+class ComputeDriver(abc.ABC):
+    """Base of ``climate.compute.drivers`` entry points."""
+
+    @abc.abstractmethod
+    def describe_host(self, name, values):
+        """Return the inventory of a host an operator registers.
+
+        :param name: the host's hypervisor hostname.
+        :param values: what the operator sent besides the name.
+        :returns: dict with ``vcpus``, ``memory_mb``, ``local_gb``,
+            ``hypervisor_type``, ``hypervisor_version``, ``cpu_info``,
+            ``availability_zone`` and ``service_name``.
+        :raises Invalid: a value is malformed.
+        :raises HostNotFound: the cloud does not know the host.
+        :raises Conflict: the host cannot be reserved (it runs servers).
+        """
+
+    @abc.abstractmethod
+    def ensure_pool(self, name, metadata):
+        """Create pool ``name`` with ``metadata`` unless it exists."""
+
+    @abc.abstractmethod
+    def delete_pool(self, name):
+        """Delete pool ``name``; a missing pool is not an error."""
+
+    @abc.abstractmethod
+    def add_hosts(self, pool, hostnames):
+        """Put ``hostnames`` in ``pool``; members already there stay."""
+
+    @abc.abstractmethod
+    def remove_hosts(self, pool, hostnames):
+        """Take ``hostnames`` out of ``pool``; absent ones are ignored."""
+
+    @abc.abstractmethod
+    def reclaim_hosts(self, hostnames, policy):
+        """Deal with what still runs on hosts whose lease ended.
+
+        :param policy: the reservation's ``on_end`` value.
+        """

@@ -1,0 +1,73 @@
+"""The ``local`` compute driver: host inventory and pools in Climate's DB.
+
+For the embedded service and for sites without Nova.  Hosts are described by
+what the operator registers (with defaults), and pools are rows in Climate's
+own tables that an external provisioning system can read.
+"""
+
+from climate import exceptions
+from climate.compute import base
+from climate.db import api as db_api
+
+_INTEGER_FIELDS = {
+    "vcpus": 1,
+    "memory_mb": 1024,
+    "local_gb": 10,
+    "hypervisor_version": None,
+}
+_TEXT_FIELDS = {
+    "hypervisor_type": "baremetal",
+    "cpu_info": "{}",
+    "availability_zone": None,
+    "service_name": None,
+}
+
+
+class LocalDriver(base.ComputeDriver):
+    """Keeps the inventory and the host pools in Climate's database."""
+
+    def describe_host(self, name, values):
+        host = {}
+        for field, default in _INTEGER_FIELDS.items():
+            host[field] = _integer(field, values.get(field, default))
+        for field, default in _TEXT_FIELDS.items():
+            value = values.get(field, default)
+            if value is not None and not isinstance(value, str):
+                raise exceptions.InvalidInput(
+                    reason=f"{field} must be a string"
+                )
+            host[field] = value
+        host["service_name"] = host["service_name"] or name
+        return host
+
+    def ensure_pool(self, name, metadata):
+        db_api.host_pool_ensure(name, metadata)
+
+    def delete_pool(self, name):
+        db_api.host_pool_delete(name)
+
+    def add_hosts(self, pool, hostnames):
+        db_api.host_pool_add_hosts(pool, hostnames)
+
+    def remove_hosts(self, pool, hostnames):
+        db_api.host_pool_remove_hosts(pool, hostnames)
+
+    def reclaim_hosts(self, hostnames, policy):
+        # Nothing runs on a host Climate only keeps an inventory of.
+        return None
+
+
+def _integer(field, value):
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise exceptions.InvalidInput(reason=f"{field} must be an integer")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise exceptions.InvalidInput(
+            reason=f"{field} must be an integer, not {value!r}"
+        )
+    if number < 0:
+        raise exceptions.InvalidInput(reason=f"{field} must not be negative")
+    return number

@@ -1,0 +1,139 @@
+"""The ``physical:host`` plugin: reserving whole hosts for a window."""
+
+import datetime
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from climate import compute, exceptions, states
+from climate.db import api as db_api
+from climate.plugins import base
+from climate.plugins.hosts import inventory, request
+
+CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
+
+OWNER_KEY = "climate:owner"
+
+
+class PhysicalHostPlugin(base.ResourcePlugin):
+    """Admits host reservations and moves hosts between pools.
+
+    Hosts wait in the free pool; at a lease's start its hosts move into a
+    pool named after the reservation, owned by the lease's project, and
+    back at the end.
+    """
+
+    resource_type = "physical:host"
+
+    def __init__(self):
+        self._driver = compute.load(CONF.compute.driver)
+        self.inventory = inventory.HostInventory(self._driver)
+
+    # Admission (inside the lease's transaction) ----------------------------
+
+    def reserve(self, context, lease, reservation, values):
+        wanted = request.parse(values)
+        queries = wanted.queries
+        for field_name, tree in wanted.named_queries():
+            db_api.host_query_check_fields([tree], field_name)
+        row = db_api.host_reservation_create(
+            {"reservation_id": reservation["id"], **wanted.columns()}
+        )
+        start, end = _window(lease)
+        db_api.host_allocate(
+            reservation["id"],
+            start,
+            end,
+            wanted.count_min,
+            wanted.count_max,
+            queries,
+        )
+        return row["id"]
+
+    def update(self, context, lease, reservation, values):
+        current = {
+            f: reservation[f] for f in request.FIELDS if f in reservation
+        }
+        wanted = request.parse(values, current)
+        for field_name, tree in wanted.named_queries():
+            if values.get(field_name) is not None:
+                db_api.host_query_check_fields([tree], field_name)
+        queries = wanted.queries
+        start, end = _window(lease)
+        reservation_id = reservation["id"]
+        held = {
+            a["computehost_id"]
+            for a in db_api.host_allocations_of(reservation_id)
+        }
+        unfit = db_api.host_allocations_conflicting(reservation_id, start, end)
+        unfit |= held - db_api.host_ids_matching(held, queries)
+        keep = sorted(held - unfit)[: wanted.count_max]
+        drop = held - set(keep)
+        in_use = reservation["status"] == states.ReservationStatus.ACTIVE
+        if drop and in_use:
+            raise exceptions.NotEnoughResourcesAvailable(
+                reason=f"reservation {reservation_id} has started and "
+                f"cannot give up the {len(drop)} host(s) it uses; the "
+                "change would need that"
+            )
+        db_api.host_allocations_delete(reservation_id, drop)
+        db_api.host_allocations_move(reservation_id, start, end)
+        missing_max = wanted.count_max - len(keep)
+        if missing_max > 0:
+            db_api.host_allocate(
+                reservation_id,
+                start,
+                end,
+                max(wanted.count_min - len(keep), 0),
+                missing_max,
+                queries,
+                exclude=keep,
+                ignore_reservation=reservation_id,
+            )
+        db_api.host_reservation_update(reservation_id, wanted.columns())
+
+    def release(self, lease, reservation):
+        db_api.host_allocations_delete(reservation["id"])
+
+    # Hand-over (event loop, outside transactions) ---------------------------
+
+    def on_start(self, lease, reservation):
+        hosts = _hostnames(reservation)
+        pool = reservation["id"]
+        self._driver.ensure_pool(pool, {OWNER_KEY: lease["project_id"]})
+        self._driver.add_hosts(pool, hosts)
+        self._driver.remove_hosts(CONF.compute.freepool_name, hosts)
+        LOG.info(
+            "reservation %s: hosts %s handed to project %s",
+            pool,
+            ", ".join(hosts),
+            lease["project_id"],
+        )
+
+    def on_end(self, lease, reservation):
+        hosts = _hostnames(reservation)
+        pool = reservation["id"]
+        self._driver.reclaim_hosts(hosts, reservation.get("on_end"))
+        self._driver.ensure_pool(CONF.compute.freepool_name, {})
+        self._driver.add_hosts(CONF.compute.freepool_name, hosts)
+        self._driver.remove_hosts(pool, hosts)
+        self._driver.delete_pool(pool)
+        LOG.info(
+            "reservation %s: hosts %s back in the free pool",
+            pool,
+            ", ".join(hosts),
+        )
+
+
+def _window(lease):
+    """The window a reservation blocks: the lease, then cleaning time."""
+    cleaning = datetime.timedelta(minutes=CONF["physical:host"].cleaning_time)
+    return lease["start_date"], lease["end_date"] + cleaning
+
+
+def _hostnames(reservation):
+    return [
+        a["hypervisor_hostname"]
+        for a in db_api.host_allocations_of(reservation["id"])
+    ]

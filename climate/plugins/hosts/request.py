@@ -1,0 +1,124 @@
+"""The physical:host reservation fields, validated."""
+
+import dataclasses
+import json
+
+from climate import exceptions
+from climate.common import host_query
+
+BEFORE_END_ACTIONS = ("", "default")
+FIELDS = (
+    "min",
+    "max",
+    "hypervisor_properties",
+    "resource_properties",
+    "before_end",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class HostRequest:
+    """What a physical:host reservation asks for."""
+
+    count_min: int
+    count_max: int
+    hypervisor_properties: str
+    resource_properties: str
+    before_end: str
+
+    def named_queries(self):
+        """``[(field name, parsed query)]``, empty queries left out."""
+        named = []
+        for field_name in ("hypervisor_properties", "resource_properties"):
+            tree = host_query.parse(getattr(self, field_name), field_name)
+            if tree is not None:
+                named.append((field_name, tree))
+        return named
+
+    @property
+    def queries(self):
+        """The parsed queries, empty ones left out."""
+        return [tree for _, tree in self.named_queries()]
+
+    def columns(self):
+        return {
+            "count_min": self.count_min,
+            "count_max": self.count_max,
+            "hypervisor_properties": self.hypervisor_properties,
+            "resource_properties": self.resource_properties,
+            "before_end": self.before_end,
+        }
+
+
+def parse(values, current=None):
+    """Validate reservation ``values``; return a ``HostRequest``.
+
+    :param current: the reservation's present fields (min, max, ...), for
+        an update that changes only some of them.
+    :raises InvalidInput: a field is missing, unknown or malformed.
+    """
+    unknown = sorted(set(values) - set(FIELDS))
+    if unknown:
+        raise exceptions.InvalidInput(
+            reason=f"unknown physical:host field(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(FIELDS)}"
+        )
+    merged = {**(current or {}), **values}
+    count_min = _count(merged.get("min"), "min")
+    count_max = _count(merged.get("max"), "max")
+    if count_min > count_max:
+        raise exceptions.InvalidInput(
+            reason=f"min ({count_min}) must not be greater than max "
+            f"({count_max})"
+        )
+    request = HostRequest(
+        count_min=count_min,
+        count_max=count_max,
+        hypervisor_properties=_query_text(
+            merged.get("hypervisor_properties"), "hypervisor_properties"
+        ),
+        resource_properties=_query_text(
+            merged.get("resource_properties"), "resource_properties"
+        ),
+        before_end=_before_end(merged.get("before_end")),
+    )
+    request.queries  # noqa: B018  (parse now: a malformed query is a 400)
+    return request
+
+
+def _count(value, field):
+    if value is None:
+        raise exceptions.InvalidInput(
+            reason=f"physical:host reservations need {field}"
+        )
+    if isinstance(value, bool):
+        value = None
+    elif isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if not isinstance(value, int) or value < 1:
+        raise exceptions.InvalidInput(
+            reason=f"{field} must be an integer of at least 1"
+        )
+    return value
+
+
+def _query_text(value, field):
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return json.dumps(value) if value else ""
+    if not isinstance(value, str):
+        raise exceptions.InvalidInput(
+            reason=f"{field} must be a JSON query string"
+        )
+    return value.strip()
+
+
+def _before_end(value):
+    value = "default" if value is None else value
+    if value not in BEFORE_END_ACTIONS:
+        raise exceptions.InvalidInput(
+            reason=f"before_end must be one of "
+            f"{', '.join(repr(a) for a in BEFORE_END_ACTIONS)}"
+        )
+    return value
