@@ -78,7 +78,15 @@ LEASE_TRANSITIONS = {
         _L.ERROR,
     },
     # A failed start or end goes back to where it came from until retried.
-    _L.STARTING: {_L.STARTING, _L.ACTIVE, _L.PENDING, _L.ERROR},
+    # The end may come due while a start is left half done (its manager
+    # died): it takes the resources back all the same.
+    _L.STARTING: {
+        _L.STARTING,
+        _L.ACTIVE,
+        _L.PENDING,
+        _L.TERMINATING,
+        _L.ERROR,
+    },
     _L.ACTIVE: {_L.UPDATING, _L.TERMINATING, _L.DELETING, _L.ERROR},
     _L.UPDATING: {_L.PENDING, _L.ACTIVE, _L.TERMINATED, _L.ERROR},
     _L.TERMINATING: {

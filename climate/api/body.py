@@ -24,6 +24,8 @@ def json_object(allowed, envelope=None):
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise exceptions.MalformedRequestBody(reason=f"not valid JSON ({exc})")
+    except RecursionError:
+        raise exceptions.MalformedRequestBody(reason="JSON nested too deeply")
     if (
         envelope
         and isinstance(body, dict)

@@ -3,6 +3,7 @@
 import sys
 
 from oslo_config import cfg
+from oslo_log import log as logging
 
 from climate.cmd import common
 from climate.db import migration
@@ -58,6 +59,10 @@ _command_opt = cfg.SubCommandOpt(
 
 
 def main():
+    # Logs go to stderr, so that stdout carries only the answer (the
+    # revision of ``current``) and scripts can read it.
+    logging.register_options(CONF)
+    CONF.set_default("use_stderr", True)
     common.prepare(extra_opts=[_command_opt])
     if CONF.state_path and not CONF.database.connection:
         common.ensure_state_path()

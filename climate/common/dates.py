@@ -59,7 +59,10 @@ def parse(value, field, now=None):
         except ValueError:
             raise exceptions.InvalidDate(field=field, value=value)
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(datetime.UTC).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(datetime.UTC).replace(tzinfo=None)
+        except OverflowError:  # in UTC, before year 1 or after 9999
+            raise exceptions.InvalidDate(field=field, value=value)
     return parsed
 
 
@@ -72,7 +75,12 @@ def parse_duration(value, field):
             "by s, m, h, d or w, such as '2h' or '1d'"
         )
     amount, unit = match.groups()
-    return datetime.timedelta(**{_DURATION_UNITS[unit]: int(amount)})
+    try:
+        return datetime.timedelta(**{_DURATION_UNITS[unit]: int(amount)})
+    except OverflowError:
+        raise exceptions.InvalidInput(
+            reason=f"Invalid {field} {value!r}: too long a duration"
+        )
 
 
 def as_datetime(value):

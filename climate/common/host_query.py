@@ -20,6 +20,10 @@ from climate import exceptions
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 _ALIASES = {"=": "=="}
 LOGICAL = ("and", "or", "not")
+#: Bounds that keep a query within what Python's recursion and the
+#: databases' expression depth allow; real queries are far smaller.
+MAX_DEPTH = 16
+MAX_COMPARISONS = 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,14 +53,24 @@ def parse(text, field_name):
             value = json.loads(text)
         except ValueError as exc:
             raise _invalid(field_name, f"not valid JSON ({exc})")
+        except RecursionError:
+            raise _too_deep(field_name)
     else:
         value = text
     if value == []:
         return None
-    return _parse(value, field_name)
+    tree = _parse(value, field_name, 1)
+    if _comparisons(tree) > MAX_COMPARISONS:
+        raise _invalid(
+            field_name,
+            f"a query may hold at most {MAX_COMPARISONS} comparisons",
+        )
+    return tree
 
 
-def _parse(value, field_name):
+def _parse(value, field_name, depth):
+    if depth > MAX_DEPTH:
+        raise _too_deep(field_name)
     if not isinstance(value, list) or not value:
         raise _invalid(
             field_name,
@@ -75,7 +89,9 @@ def _parse(value, field_name):
             raise _invalid(field_name, "'not' takes exactly one query")
         if not operands:
             raise _invalid(field_name, f"'{op}' needs at least one query")
-        return Logical(op, tuple(_parse(o, field_name) for o in operands))
+        return Logical(
+            op, tuple(_parse(o, field_name, depth + 1) for o in operands)
+        )
     if op not in COMPARISONS:
         raise _invalid(
             field_name,
@@ -125,6 +141,18 @@ def fields(tree):
     if isinstance(tree, Comparison):
         return {tree.field}
     return set().union(*(fields(o) for o in tree.operands))
+
+
+def _comparisons(tree):
+    if isinstance(tree, Comparison):
+        return 1
+    return sum(_comparisons(o) for o in tree.operands)
+
+
+def _too_deep(field_name):
+    return _invalid(
+        field_name, f"the query is nested too deeply (at most {MAX_DEPTH})"
+    )
 
 
 def _invalid(field_name, reason):

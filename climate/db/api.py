@@ -17,6 +17,7 @@ from climate.db.hosts import (  # noqa: F401  (the facade re-exports them)
     host_allocations_conflicting,
     host_allocations_delete,
     host_allocations_list,
+    host_allocations_lock,
     host_allocations_move,
     host_allocations_of,
     host_create,
@@ -364,12 +365,16 @@ def events_claim_due(now, claimer, stale_before, limit=100):
     conditional UPDATE whose row count says whether this claimer won, so
     two managers never claim one event.
     """
+    due = sa.select(models.Event.id).where(_due_clause(now, stale_before))
+    # Most passes (one follows every lease change) find nothing due: look
+    # first without taking SQLite's single write lock, which lease creates
+    # are waiting for.
+    with reader() as session:
+        if session.scalar(due.limit(1)) is None:
+            return []
     with writer() as session:
         candidates = session.scalars(
-            sa.select(models.Event.id)
-            .where(_due_clause(now, stale_before))
-            .order_by(models.Event.time, models.Event.id)
-            .limit(limit)
+            due.order_by(models.Event.time, models.Event.id).limit(limit)
         ).all()
         claimed = []
         for event_id in candidates:

@@ -8,6 +8,12 @@ SQLite: WAL journal, and writers start with ``BEGIN IMMEDIATE`` so that two
 writers serialize at the start instead of failing at commit.  PostgreSQL and
 MariaDB run at READ COMMITTED; correctness there comes from row locks and
 conditional updates in ``climate.db.api``.
+
+For benchmarks only: with the environment variable ``CLIMATE_COUNT_SQL`` set
+to a file name when the engines are built, every statement the process sends
+(and every COMMIT and ROLLBACK) is appended to that file as one line, the
+name of the thread that sent it, a tab, and the SQL text on one line (see
+``bench/host_admission.py``).  Unset, no listener is registered at all.
 """
 
 import contextlib
@@ -63,6 +69,9 @@ class _Engines:
             self.writer = sa.create_engine(url, **kwargs)
             self.reader = self.writer
         self.url = url
+        log_path = os.environ.get(COUNT_SQL_ENV)
+        if log_path:
+            _log_statements({self.writer, self.reader}, log_path)
 
     def dispose(self):
         with self._lock:
@@ -98,6 +107,33 @@ def _sqlite_engine(url, begin_statement):
 
 
 ENGINES = _Engines()
+
+#: Names a file to log every SQL statement to (see the module docstring).
+COUNT_SQL_ENV = "CLIMATE_COUNT_SQL"
+_statement_logs = {}
+
+
+def _log_statements(engines, path):
+    """Append a line per statement, commit and rollback of ``engines``."""
+    if path not in _statement_logs:
+        # Open for the life of the process; line-buffered, so a reader
+        # sees each statement as soon as it is sent.
+        log = open(path, "a", buffering=1)
+        _statement_logs[path] = (log, threading.Lock())
+    log, lock = _statement_logs[path]
+
+    def record(text):
+        line = f"{threading.current_thread().name}\t{text}\n"
+        with lock:
+            log.write(line)
+
+    def on_execute(conn, cursor, statement, parameters, context, many):
+        record(" ".join(statement.split()))
+
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", on_execute)
+        event.listen(engine, "commit", lambda conn: record("COMMIT"))
+        event.listen(engine, "rollback", lambda conn: record("ROLLBACK"))
 
 
 def backend_name():

@@ -345,10 +345,12 @@ def host_allocate(
     it.  Filling the gaps between existing allocations first keeps long
     free stretches intact for long requests.
 
-    On PostgreSQL and MariaDB the chosen rows are locked (in id order, so
-    two requests never deadlock) and re-checked, as a concurrent request
-    may have taken one since the first query; SQLite's single writer makes
-    that unnecessary.  Call inside ``writer()``.
+    On PostgreSQL and MariaDB the same query locks the rows it returns,
+    skipping rows another transaction holds (so two requests never wait on
+    each other), and the locked hosts are checked again, as a request that
+    committed meanwhile may have taken one; lost hosts are replaced in a
+    further round.  SQLite's single writer makes that unnecessary.  Call
+    inside ``writer()``.
 
     :param exclude: host ids not to choose (already held).
     :param ignore_reservation: allocations of this reservation do not
@@ -362,47 +364,26 @@ def host_allocate(
         condition = sa.and_(
             H.reservable.is_(True), *(_compile(t) for t in trees)
         )
-        if exclude:
-            condition = sa.and_(condition, H.id.not_in(list(exclude)))
-        prev_end = (
-            sa.select(sa.func.max(A.end_date))
-            .where(A.computehost_id == H.id, A.end_date <= start)
-            .scalar_subquery()
-        )
-        next_start = (
-            sa.select(sa.func.min(A.start_date))
-            .where(A.computehost_id == H.id, A.start_date >= end)
-            .scalar_subquery()
-        )
-        candidates = session.scalars(
-            sa.select(H.id)
-            .where(condition, sa.not_(_busy(start, end, ignore_reservation)))
-            .order_by(
-                prev_end.is_(None),
-                prev_end.desc(),
-                next_start.is_(None),
-                next_start,
-                H.id,
-            )
-            .limit(count_max)
-        ).all()
-        chosen = list(candidates)
-        if chosen and session.bind.dialect.name != "sqlite":
-            session.execute(
-                sa.select(H.id)
-                .where(H.id.in_(chosen))
-                .order_by(H.id)
-                .with_for_update()
-            )
-            still_free = set(
-                session.scalars(
-                    sa.select(H.id).where(
-                        H.id.in_(chosen),
-                        sa.not_(_busy(start, end, ignore_reservation)),
-                    )
-                )
-            )
-            chosen = [h for h in chosen if h in still_free]
+        locking = session.bind.dialect.name != "sqlite"
+        free = sa.not_(_busy(start, end, ignore_reservation))
+        chosen, passed_over = [], set(exclude)
+        for _ in range(_MAX_ROUNDS):
+            query = _candidates(condition, free, start, end, passed_over)
+            query = query.limit(count_max - len(chosen))
+            if locking:
+                query = query.with_for_update(skip_locked=True)
+            found = session.scalars(query).all()
+            if not found:
+                break
+            passed_over.update(found)
+            if locking:
+                # Our snapshot may predate a competitor's commit.
+                found = session.scalars(
+                    sa.select(H.id).where(H.id.in_(found), free)
+                ).all()
+            chosen.extend(found)
+            if not locking or len(chosen) >= count_max:
+                break
         if len(chosen) < count_min:
             raise _not_enough(
                 session, condition, start, end, count_min, ignore_reservation
@@ -420,6 +401,53 @@ def host_allocate(
             ],
         )
         return chosen
+
+
+# Rounds of "find, lock, re-check" before giving up on hosts that
+# concurrent requests keep taking.
+_MAX_ROUNDS = 4
+
+
+def _candidates(condition, free, start, end, passed_over):
+    """Free matching hosts, tightest fit first (see ``host_allocate``)."""
+    prev_end = (
+        sa.select(sa.func.max(A.end_date))
+        .where(A.computehost_id == H.id, A.end_date <= start)
+        .scalar_subquery()
+    )
+    next_start = (
+        sa.select(sa.func.min(A.start_date))
+        .where(A.computehost_id == H.id, A.start_date >= end)
+        .scalar_subquery()
+    )
+    query = sa.select(H.id).where(condition, free)
+    if passed_over:
+        query = query.where(H.id.not_in(list(passed_over)))
+    return query.order_by(
+        prev_end.is_(None),
+        prev_end.desc(),
+        next_start.is_(None),
+        next_start,
+        H.id,
+    )
+
+
+def host_allocations_lock(reservation_id):
+    """Lock the hosts a reservation holds, in id order (PostgreSQL and
+    MariaDB), so no concurrent request allocates them while an update
+    moves the reservation's window.  Call inside ``writer()``."""
+    with engine.writer() as session:
+        if session.bind.dialect.name == "sqlite":
+            return
+        held = sa.select(A.computehost_id).where(
+            A.reservation_id == reservation_id
+        )
+        session.execute(
+            sa.select(H.id)
+            .where(H.id.in_(held))
+            .order_by(H.id)
+            .with_for_update()
+        )
 
 
 def _not_enough(session, condition, start, end, count_min, ignore_reservation):

@@ -43,11 +43,13 @@ _ACTIONS = {
     ET.START_LEASE: _Action(
         L.STARTING, "on_start", R.ACTIVE, {L.PENDING, L.STARTING}
     ),
+    # STARTING too: a start left half done by a manager that died must not
+    # keep the end from taking the resources back.
     ET.END_LEASE: _Action(
         L.TERMINATING,
         "on_end",
         R.DELETED,
-        {L.PENDING, L.ACTIVE, L.ERROR, L.TERMINATING},
+        {L.PENDING, L.STARTING, L.ACTIVE, L.ERROR, L.TERMINATING},
     ),
     ET.BEFORE_END_LEASE: _Action(None, "before_end", None, {L.ACTIVE}),
 }
@@ -284,9 +286,22 @@ class EventLoop:
         except Exception as exc:
             if not isinstance(exc, exceptions.ClimateException):
                 LOG.exception("event %s raised", event["id"])
-            self._handler.fail(event, self._claimer, exc)
+            self._record(self._handler.fail, event, self._claimer, exc)
             return
-        self._handler.finish(event, self._claimer, acted)
+        self._record(self._handler.finish, event, self._claimer, acted)
+
+    @staticmethod
+    def _record(outcome, event, *args):
+        """Record an event's outcome; a failure to do so (the database
+        went away) leaves the event IN_PROGRESS, to be claimed again after
+        [manager] event_timeout, and lets the pass go on with the others.
+        """
+        try:
+            outcome(event, *args)
+        except Exception:
+            LOG.exception(
+                "recording the outcome of event %s failed", event["id"]
+            )
 
 
 def _precise_utcnow():

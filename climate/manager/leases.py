@@ -144,9 +144,13 @@ class LeaseManager:
                     start, end, now, started=lease["status"] == L.ACTIVE
                 )
                 changes["start_date"], changes["end_date"] = start, end
-            if "before_end_date" in values or "start_date" in changes:
+            if "before_end_date" in values:
                 changes["before_end_date"] = _before_end(
-                    values.get("before_end_date"), start, end, now
+                    values["before_end_date"], start, end, now
+                )
+            elif "start_date" in changes:
+                changes["before_end_date"] = _moved_before_end(
+                    lease, start, end
                 )
             updated = {**lease, **changes}
             self._update_reservations(
@@ -207,10 +211,16 @@ class LeaseManager:
                 )
             dated[field] = True
             delta = dates.parse_duration(values[option], option) * sign
-            if field == "start_date":
-                start += delta
-            else:
-                end += delta
+            try:
+                if field == "start_date":
+                    start += delta
+                else:
+                    end += delta
+            except OverflowError:
+                raise exceptions.InvalidPeriod(
+                    reason=f"{option} {values[option]} moves {field} out "
+                    "of the supported years (1 to 9999)"
+                )
         if "start_date" in values:
             start = _parse_date(values["start_date"], "start_date", now)
         if "end_date" in values:
@@ -309,11 +319,13 @@ class LeaseManager:
 
 def _may_hold_resources(lease):
     """True if the lease's start ran (even in part) and its end did not."""
-    by_type = {e["event_type"]: e["status"] for e in lease["events"]}
-    return (
-        by_type.get(ET.START_LEASE) != E.UNDONE
-        and by_type.get(ET.END_LEASE) != E.DONE
-    )
+    by_type = {e["event_type"]: e for e in lease["events"]}
+    start = by_type.get(ET.START_LEASE)
+    end = by_type.get(ET.END_LEASE)
+    # A start waiting for its retry is UNDONE again, but its failed attempts
+    # may have handed part of the resources over.
+    started = start is None or start["status"] != E.UNDONE or start["attempts"]
+    return bool(started) and (end is None or end["status"] != E.DONE)
 
 
 def _project_scope(context):
@@ -397,6 +409,19 @@ def _before_end(value, start, end, now):
         minutes=CONF.manager.minutes_before_end_lease
     )
     return max(default, start)
+
+
+def _moved_before_end(lease, start, end):
+    """before_end_date for a lease whose window moved.
+
+    A default before_end stays the default for the new window; one the
+    user chose keeps its distance to the end.
+    """
+    old = lease["before_end_date"]
+    default = _before_end(None, lease["start_date"], lease["end_date"], None)
+    if old is None or old == default:
+        return _before_end(None, start, end, None)
+    return max(end - (lease["end_date"] - old), start)
 
 
 def _reservation_requests(reservations):

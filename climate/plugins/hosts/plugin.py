@@ -62,6 +62,7 @@ class PhysicalHostPlugin(base.ResourcePlugin):
         queries = wanted.queries
         start, end = _window(lease)
         reservation_id = reservation["id"]
+        db_api.host_allocations_lock(reservation_id)
         held = {
             a["computehost_id"]
             for a in db_api.host_allocations_of(reservation_id)

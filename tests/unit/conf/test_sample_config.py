@@ -7,24 +7,35 @@ import sys
 from climate.conf import opts
 from tests import helpers
 
-GENERATOR_CONF = os.path.join(helpers.ROOT, "etc",
-                              "climate-config-generator.conf")
+GENERATOR_CONF = os.path.join(
+    helpers.ROOT, "etc", "climate-config-generator.conf"
+)
 SAMPLE = os.path.join(helpers.ROOT, "etc", "climate.conf")
 
 
 def test_checked_in_sample_is_current(tmp_path):
     generated = tmp_path / "climate.conf"
-    generator = os.path.join(os.path.dirname(sys.executable),
-                             "oslo-config-generator")
+    generator = os.path.join(
+        os.path.dirname(sys.executable), "oslo-config-generator"
+    )
     subprocess.run(
-        [generator, "--config-file", GENERATOR_CONF,
-         "--output-file", str(generated)],
-        check=True, capture_output=True, cwd=helpers.ROOT)
+        [
+            generator,
+            "--config-file",
+            GENERATOR_CONF,
+            "--output-file",
+            str(generated),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=helpers.ROOT,
+    )
     with open(SAMPLE) as checked_in:
         assert generated.read_text() == checked_in.read(), (
             "etc/climate.conf is stale: regenerate it with "
             "oslo-config-generator --config-file "
-            "etc/climate-config-generator.conf")
+            "etc/climate-config-generator.conf"
+        )
 
 
 def test_every_option_has_help():

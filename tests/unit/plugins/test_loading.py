@@ -1,0 +1,97 @@
+"""Loading resource plugins through their entry points (climate.plugins)."""
+
+import climate_test_plugins
+import oslo_messaging
+import pytest
+
+from climate import context, exceptions, plugins
+from climate.manager import rpcapi, service
+from climate.plugins import base
+
+
+def _admin():
+    return context.RequestContext.admin()
+
+
+def test_recorder_loads_by_name():
+    loaded = plugins.load(["test.recorder.plugin"])
+    assert list(loaded) == ["test:recorder"]
+    plugin = loaded["test:recorder"]
+    assert isinstance(plugin, climate_test_plugins.RecorderPlugin)
+    assert isinstance(plugin, base.ResourcePlugin)
+
+
+def test_no_plugins_is_fine():
+    assert plugins.load([]) == {}
+
+
+def test_a_name_given_twice_loads_once():
+    loaded = plugins.load(["test.recorder.plugin", "test.recorder.plugin"])
+    assert list(loaded) == ["test:recorder"]
+
+
+def test_each_load_makes_new_instances():
+    first = plugins.load(["test.recorder.plugin"])["test:recorder"]
+    second = plugins.load(["test.recorder.plugin"])["test:recorder"]
+    assert first is not second
+
+
+def test_unknown_name_is_named_with_the_installed_ones():
+    with pytest.raises(exceptions.ConfigurationError) as info:
+        plugins.load(["test.recorder.plugin", "no.such.plugin"])
+    message = info.value.message
+    assert "no.such.plugin" in message
+    assert "is not installed" in message
+    assert "test.recorder.plugin" in message
+    assert "test.recorder2.plugin" in message
+
+
+def test_several_unknown_names_are_all_named():
+    with pytest.raises(exceptions.ConfigurationError) as info:
+        plugins.load(["nope.one", "nope.two"])
+    assert "nope.one, nope.two" in info.value.message
+    assert "are not installed" in info.value.message
+
+
+def test_two_plugins_for_one_resource_type_are_refused():
+    with pytest.raises(exceptions.ConfigurationError) as info:
+        plugins.load(["test.recorder.plugin", "test.recorder2.plugin"])
+    message = info.value.message
+    assert "test.recorder.plugin" in message
+    assert "test.recorder2.plugin" in message
+    assert "test:recorder" in message
+
+
+def test_manager_refuses_to_start_with_an_unknown_plugin(config):
+    config.config(plugins=["no.such.plugin"], group="manager")
+    with pytest.raises(exceptions.ConfigurationError) as info:
+        service.ManagerService()
+    assert "no.such.plugin" in info.value.message
+    assert "test.recorder.plugin" in info.value.message
+    # Nothing was left answering RPC calls.
+    with pytest.raises(oslo_messaging.MessagingTimeout):
+        rpcapi.ManagerAPI().list_leases(_admin(), {})
+
+
+def test_manager_refuses_two_plugins_for_one_resource_type(config):
+    config.config(
+        plugins=["test.recorder.plugin", "test.recorder2.plugin"],
+        group="manager",
+    )
+    with pytest.raises(exceptions.ConfigurationError) as info:
+        service.ManagerService()
+    assert "test.recorder.plugin" in info.value.message
+    assert "test.recorder2.plugin" in info.value.message
+
+
+def test_manager_starts_with_the_configured_plugins(database, config):
+    config.config(plugins=["test.recorder.plugin"], group="manager")
+    manager = service.ManagerService()
+    assert set(manager.plugins) == {"test:recorder"}
+    manager.start()
+    try:
+        assert rpcapi.ManagerAPI().list_leases(_admin(), {}) == []
+    finally:
+        manager.stop()
+    with pytest.raises(oslo_messaging.MessagingTimeout):
+        rpcapi.ManagerAPI().list_leases(_admin(), {})
