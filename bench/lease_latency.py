@@ -90,8 +90,8 @@ def member_context():
 def populate(count, rng, batch=1000):
     """Insert ``count`` leases through the manager's own create code.
 
-    Same rows as POST /v1/leases makes (a lease and its three events), in
-    batched transactions so that 10,000 leases take seconds, not minutes.
+    Same rows as POST /v1/leases makes (a lease and its three events), but
+    one commit per ``batch`` leases instead of one per lease.
     """
     manager = leases.LeaseManager(plugins={})
     context = member_context()
@@ -143,6 +143,15 @@ class Service:
             time.sleep(0.05)
         raise RuntimeError(f"{url} did not answer within {timeout} s")
 
+    def cpu_seconds(self):
+        """CPU time (user + system) the service has used so far, or None."""
+        try:
+            with open(f"/proc/{self.process.pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def log_tail(self, chars=3000):
         with open(self.log_path, errors="replace") as log:
             return log.read()[-chars:]
@@ -156,6 +165,14 @@ class Service:
                 os.kill(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self._log.close()
+
+
+def load_average():
+    """Other work on the machine skews latencies; say how much there was."""
+    try:
+        return " ".join(f"{load:.2f}" for load in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 # Measurements -------------------------------------------------------------
@@ -204,6 +221,7 @@ def time_to_active(session, base, count, poll=0.005, timeout=10.0):
                 break
             time.sleep(poll)
             reply = session.get(f"{base}/v1/leases/{lease_id}")
+            reply.raise_for_status()
             status = reply.json()["lease"]["status"]
         else:
             actives.append(time.perf_counter() - began)
@@ -322,6 +340,7 @@ def main():
         f"SQLite {sqlite3.sqlite_version}, {platform.platform()}"
     )
     print(f"existing leases: N = {args.existing}; state: {state_dir}")
+    print(f"load average before: {load_average()}")
 
     CONF(["--config-file", config_path], project="climate")
     os.makedirs(CONF.state_path, exist_ok=True)
@@ -358,9 +377,11 @@ def main():
                 + summary(posts, [("p50", 50), ("p95", 95), ("max", 100)])
             )
 
+            cpu_before = server.cpu_seconds()
             latencies = create_latency_http(
                 session, base, args.creates, rng, args.warmup
             )
+            cpu_after = server.cpu_seconds()
             print(
                 "\ncreate, future reservation-less lease, HTTP POST "
                 "(goal p95 <= 10 ms):"
@@ -372,9 +393,18 @@ def main():
                     [("p50", 50), ("p95", 95), ("p99", 99), ("max", 100)],
                 )
             )
+            if cpu_before is not None:
+                per_create = (cpu_after - cpu_before) / (
+                    args.warmup + args.creates
+                )
+                print(
+                    f"  service CPU per create: {per_create * 1000:.2f} ms "
+                    "(user + system, from /proc)"
+                )
     except BaseException:
         if server.process.poll() is not None:
             print(server.log_tail(), file=sys.stderr)
+        print(f"state directory kept: {state_dir}", file=sys.stderr)
         raise
     finally:
         server.stop()
@@ -392,6 +422,7 @@ def main():
         )
     db_api.dispose()
 
+    print(f"\nload average after: {load_average()}")
     if args.keep:
         print(f"\nkept {state_dir}")
     else:

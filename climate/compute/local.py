@@ -57,11 +57,20 @@ class LocalDriver(base.ComputeDriver):
         return None
 
 
+# The columns are 32-bit integers on PostgreSQL and MariaDB.
+_MAX_INTEGER = 2**31 - 1
+
+
 def _integer(field, value):
     if value is None:
         return None
     if isinstance(value, bool):
         raise exceptions.InvalidInput(reason=f"{field} must be an integer")
+    # int() would truncate 2.5 and fail on infinity with OverflowError.
+    if isinstance(value, float) and not value.is_integer():
+        raise exceptions.InvalidInput(
+            reason=f"{field} must be an integer, not {value!r}"
+        )
     try:
         number = int(value)
     except (TypeError, ValueError):
@@ -70,4 +79,8 @@ def _integer(field, value):
         )
     if number < 0:
         raise exceptions.InvalidInput(reason=f"{field} must not be negative")
+    if number > _MAX_INTEGER:
+        raise exceptions.InvalidInput(
+            reason=f"{field} must be at most {_MAX_INTEGER}"
+        )
     return number

@@ -55,9 +55,13 @@ def _load_hosts(session, query):
 
 
 def _get_host(session, host_id):
-    try:
+    # Ids are plain decimal digits: int() alone would also take "+1",
+    # " 1", "1_0" or non-ASCII digits, which the SQL elsewhere would not.
+    if isinstance(host_id, int) and not isinstance(host_id, bool):
+        key = host_id
+    elif isinstance(host_id, str) and host_id.isascii() and host_id.isdigit():
         key = int(host_id)
-    except (TypeError, ValueError):
+    else:
         key = None
     host = session.get(H, key) if key is not None else None
     if host is None:
@@ -154,9 +158,9 @@ def host_destroy(host_id):
 def host_lock(host_id):
     """Lock a host's row until the enclosing writer transaction ends."""
     with engine.writer() as session:
-        _get_host(session, host_id)
+        host = _get_host(session, host_id)
         session.execute(
-            sa.select(H.id).where(H.id == host_id).with_for_update()
+            sa.select(H.id).where(H.id == host.id).with_for_update()
         )
 
 
@@ -248,6 +252,9 @@ def _compile(tree):
     if column is not None:
         if tree.field in _NUMERIC_BASE_FIELDS:
             if tree.number is None:
+                # A number is never equal to text that is not one.
+                if tree.op == "!=":
+                    return column.is_not(None)
                 return sa.false()
             return sa.and_(
                 column.is_not(None), column.op(_SQL_OPS[tree.op])(tree.number)
@@ -296,7 +303,7 @@ def host_ids_matching(host_ids, trees):
     if not host_ids:
         return set()
     with engine.reader() as session:
-        condition = sa.and_(*(_compile(t) for t in trees))
+        condition = sa.and_(sa.true(), *(_compile(t) for t in trees))
         return set(
             session.scalars(
                 sa.select(H.id).where(H.id.in_(host_ids), condition)
@@ -388,6 +395,10 @@ def host_allocate(
             raise _not_enough(
                 session, condition, start, end, count_min, ignore_reservation
             )
+        if not chosen:
+            # count_min is 0; an empty executemany would insert one
+            # row of defaults.
+            return chosen
         session.execute(
             sa.insert(A),
             [
@@ -548,7 +559,7 @@ def host_allocations_list(
         )
         hosts = sa.select(H.id).order_by(H.id)
         if host_id is not None:
-            _get_host(session, host_id)
+            host_id = _get_host(session, host_id).id
             query = query.where(A.computehost_id == host_id)
             hosts = hosts.where(H.id == host_id)
         if lease_id is not None:

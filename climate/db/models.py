@@ -51,13 +51,17 @@ class TimestampMixin:
 
 class Lease(TimestampMixin, Base):
     __tablename__ = "leases"
-    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("project_id", "name"),
+        # A project's leases, oldest first: the listing's order and marker.
+        Index(None, "project_id", "created_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(
         String(36), primary_key=True, default=_uuid
     )
     name: Mapped[str] = mapped_column(String(80))
-    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    project_id: Mapped[str] = mapped_column(String(255))
     user_id: Mapped[str | None] = mapped_column(String(255))
     start_date: Mapped[datetime.datetime] = mapped_column(DateTime)
     end_date: Mapped[datetime.datetime] = mapped_column(DateTime)

@@ -112,7 +112,9 @@ class LeaseManager:
                 db_api.reservation_update(
                     row["id"], {"resource_id": resource_id}
                 )
-            lease = db_api.lease_get(lease_id)
+            if requested:
+                # Plugins added rows of their own (type-specific fields).
+                lease = db_api.lease_get(lease_id)
         LOG.info(
             "lease %s (%s) created for project %s, %s to %s",
             lease_id,

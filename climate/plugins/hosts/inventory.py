@@ -133,7 +133,7 @@ class HostInventory:
         with db_api.writer():
             db_api.host_lock(host_id)
             host = db_api.host_get(host_id)
-            using = db_api.host_reservations_using(host_id, dates.utcnow())
+            using = db_api.host_reservations_using(host["id"], dates.utcnow())
             if using:
                 leases = sorted({u["lease_id"] for u in using})
                 raise exceptions.HostInUse(
@@ -144,7 +144,7 @@ class HostInventory:
             self._driver.remove_hosts(
                 CONF.compute.freepool_name, [host["hypervisor_hostname"]]
             )
-            db_api.host_destroy(host_id)
+            db_api.host_destroy(host["id"])
         LOG.info("host %s deleted", host["hypervisor_hostname"])
 
     def update_property(self, name, values):

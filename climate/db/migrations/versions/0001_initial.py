@@ -41,7 +41,11 @@ def upgrade():
             "project_id", "name", name=op.f("uq_leases_project_id_name")
         ),
     )
-    op.create_index(op.f("ix_leases_project_id"), "leases", ["project_id"])
+    op.create_index(
+        op.f("ix_leases_project_id_created_at_id"),
+        "leases",
+        ["project_id", "created_at", "id"],
+    )
 
     op.create_table(
         "reservations",
