@@ -15,6 +15,12 @@ _INTEGER_FIELDS = {
     "local_gb": 10,
     "hypervisor_version": None,
 }
+# Column sizes of the text fields that have one (cpu_info is free text).
+_TEXT_LIMITS = {
+    "hypervisor_type": 255,
+    "availability_zone": 255,
+    "service_name": 255,
+}
 _TEXT_FIELDS = {
     "hypervisor_type": "baremetal",
     "cpu_info": "{}",
@@ -35,6 +41,11 @@ class LocalDriver(base.ComputeDriver):
             if value is not None and not isinstance(value, str):
                 raise exceptions.InvalidInput(
                     reason=f"{field} must be a string"
+                )
+            limit = _TEXT_LIMITS.get(field)
+            if value is not None and limit and len(value) > limit:
+                raise exceptions.InvalidInput(
+                    reason=f"{field} is longer than {limit} characters"
                 )
             host[field] = value
         host["service_name"] = host["service_name"] or name

@@ -268,8 +268,10 @@ def _compile(tree):
             condition = sa.or_(C.number.is_(None), condition)
     else:
         condition = C.value.op(_SQL_OPS[tree.op])(tree.value)
-    return sa.exists().where(
-        C.computehost_id == H.id, C.name == tree.field, condition
+    # A semi-join rather than an EXISTS per host: the matching capability
+    # rows are read once, from the (name, value) or (name, number) index.
+    return H.id.in_(
+        sa.select(C.computehost_id).where(C.name == tree.field, condition)
     )
 
 
@@ -329,7 +331,9 @@ def _busy(start, end, ignore_reservation):
     conditions = [A.computehost_id == H.id, _overlapping(start, end)]
     if ignore_reservation is not None:
         conditions.append(A.reservation_id != ignore_reservation)
-    return sa.exists().where(*conditions)
+    # EXISTS over the id, not *: SQLite then answers from the (host,
+    # start, end) index alone, without reading each allocation's row.
+    return sa.select(A.id).where(*conditions).exists()
 
 
 def host_allocate(
@@ -375,7 +379,9 @@ def host_allocate(
         free = sa.not_(_busy(start, end, ignore_reservation))
         chosen, passed_over = [], set(exclude)
         for _ in range(_MAX_ROUNDS):
-            query = _candidates(condition, free, start, end, passed_over)
+            query = _candidates(
+                condition, free, start, end, passed_over, session.bind.dialect
+            )
             query = query.limit(count_max - len(chosen))
             if locking:
                 query = query.with_for_update(skip_locked=True)
@@ -419,7 +425,7 @@ def host_allocate(
 _MAX_ROUNDS = 4
 
 
-def _candidates(condition, free, start, end, passed_over):
+def _candidates(condition, free, start, end, passed_over, dialect):
     """Free matching hosts, tightest fit first (see ``host_allocate``)."""
     prev_end = (
         sa.select(sa.func.max(A.end_date))
@@ -434,13 +440,14 @@ def _candidates(condition, free, start, end, passed_over):
     query = sa.select(H.id).where(condition, free)
     if passed_over:
         query = query.where(H.id.not_in(list(passed_over)))
-    return query.order_by(
-        prev_end.is_(None),
-        prev_end.desc(),
-        next_start.is_(None),
-        next_start,
-        H.id,
-    )
+    if dialect.name == "mysql":
+        # MariaDB has no NULLS LAST; it sorts NULL below any date.
+        order = [prev_end.desc(), next_start.is_(None), next_start]
+    else:
+        # Each key named once: SQLite and PostgreSQL evaluate a correlated
+        # subquery again wherever the ORDER BY repeats it.
+        order = [prev_end.desc().nulls_last(), next_start.nulls_last()]
+    return query.order_by(*order, H.id)
 
 
 def host_allocations_lock(reservation_id):

@@ -248,6 +248,11 @@ class LeaseManager:
     def _update_reservations(self, context, lease, requests, window_moved):
         by_id = {r["id"]: r for r in lease["reservations"]}
         changes = {}
+        if requests and lease["status"] == L.TERMINATED:
+            raise exceptions.InvalidState(
+                reason=f"Lease {lease['id']} is TERMINATED; its reservations "
+                "can no longer change"
+            )
         for request in _reservation_updates(requests):
             reservation = by_id.get(request["id"])
             if reservation is None:

@@ -33,6 +33,7 @@ RESERVED_NAMES = frozenset(INVENTORY_FIELDS) | {
     "updated_at",
     "capabilities",
 }
+MAX_HOSTNAME = 255
 MAX_CAPABILITY_NAME = 64
 MAX_CAPABILITY_VALUE = 255
 
@@ -56,6 +57,10 @@ class HostInventory:
                 reason="name (the host's hypervisor hostname) is required"
             )
         name = name.strip()
+        if len(name) > MAX_HOSTNAME:
+            raise exceptions.InvalidInput(
+                reason=f"name is longer than {MAX_HOSTNAME} characters"
+            )
         base = {f: values.pop(f) for f in INVENTORY_FIELDS if f in values}
         reservable = _boolean(values.pop("reservable", True), "reservable")
         capabilities = _capabilities(values)
