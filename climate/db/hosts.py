@@ -382,10 +382,13 @@ def host_allocate(
             query = _candidates(
                 condition, free, start, end, passed_over, session.bind.dialect
             )
-            query = query.limit(count_max - len(chosen))
-            if locking:
-                query = query.with_for_update(skip_locked=True)
-            found = session.scalars(query).all()
+            if session.bind.dialect.name == "mysql":
+                found = _lock_in_order(session, query, count_max - len(chosen))
+            else:
+                query = query.limit(count_max - len(chosen))
+                if locking:
+                    query = query.with_for_update(skip_locked=True)
+                found = session.scalars(query).all()
             if not found:
                 break
             passed_over.update(found)
@@ -423,6 +426,25 @@ def host_allocate(
 # Rounds of "find, lock, re-check" before giving up on hosts that
 # concurrent requests keep taking.
 _MAX_ROUNDS = 4
+
+
+def _lock_in_order(session, query, wanted):
+    """Lock up to ``wanted`` of the hosts ``query`` ranks, best first,
+    skipping hosts another transaction holds (MariaDB).
+
+    MariaDB locks every row a locking SELECT reads, and the ranking query
+    reads all free candidates before its LIMIT applies: ``FOR UPDATE`` on
+    it would hold every free host, and concurrent requests would find none
+    (a false 409).  So rank without locking, then lock host by host.
+    """
+    locked = []
+    for host_id in session.scalars(query).all():
+        row = sa.select(H.id).where(H.id == host_id)
+        if session.scalar(row.with_for_update(skip_locked=True)) is not None:
+            locked.append(host_id)
+            if len(locked) >= wanted:
+                break
+    return locked
 
 
 def _candidates(condition, free, start, end, passed_over, dialect):

@@ -141,6 +141,11 @@ def upgrade():
         "computehost_allocations",
         ["computehost_id", "start_date", "end_date"],
     )
+    op.create_index(
+        op.f("ix_computehost_allocations_computehost_id_end_date_start_date"),
+        "computehost_allocations",
+        ["computehost_id", "end_date", "start_date"],
+    )
 
     op.create_table(
         "host_pools",
