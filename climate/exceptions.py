@@ -78,9 +78,43 @@ class InvalidMarker(Invalid):
     msg_fmt = "Marker %(marker)s does not name a lease in this listing"
 
 
+class NotAuthenticated(ClimateException):
+    msg_fmt = "Authentication required"
+    code = 401
+
+
 class Forbidden(ClimateException):
     msg_fmt = "Not allowed: %(reason)s"
     code = 403
+
+
+class PolicyNotAuthorized(Forbidden):
+    msg_fmt = "Policy does not allow %(action)s to be performed"
+
+
+class UsageNotAllowed(Forbidden):
+    """A usage enforcement filter refused a lease create or update."""
+
+    msg_fmt = "%(reason)s"
+
+
+class MaxLeaseDurationExceeded(UsageNotAllowed):
+    msg_fmt = (
+        "The lease would last %(duration)s, more than the %(limit)s "
+        "this project may hold a lease for"
+    )
+
+
+class ExtensionNotAllowed(UsageNotAllowed):
+    pass
+
+
+class ProjectLimitExceeded(UsageNotAllowed):
+    pass
+
+
+class ExternalServiceDenied(UsageNotAllowed):
+    """The operator's usage service answered 403; its message is ours."""
 
 
 class NotFound(ClimateException):
@@ -148,6 +182,14 @@ class NotEnoughResourcesAvailable(Conflict):
 class RequestTooLarge(ClimateException):
     msg_fmt = "Request body is larger than the limit of %(limit)d bytes"
     code = 413
+
+
+class ExternalServiceUnavailable(ClimateException):
+    msg_fmt = (
+        "The usage enforcement service could not check this request; "
+        "nothing was changed.  Try again later, or ask the operator."
+    )
+    code = 503
 
 
 class ConfigurationError(ClimateException):

@@ -33,6 +33,9 @@ def config(tmp_path):
     """The global configuration, reset after each test."""
     fixture = config_fixture.Config(CONF)
     fixture.setUp()
+    # The previous test's reset() left CONF unparsed; oslo.policy looks
+    # for its policy file through the parsed configuration.
+    CONF([], project="climate", default_config_files=[])
     fixture.config(state_path=str(tmp_path))
     fixture.config(
         connection=f"sqlite:///{tmp_path}/climate.sqlite", group="database"

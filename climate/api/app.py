@@ -5,13 +5,14 @@ import uuid
 import flask
 from oslo_config import cfg
 
+from climate import policy
 from climate.api import auth, errors, root
 from climate.api.v1 import hosts, leases
 from climate.manager import rpcapi
 
 CONF = cfg.CONF
 
-REQUEST_ID_HEADER = "X-OpenStack-Request-Id"
+REQUEST_ID_HEADER = auth.REQUEST_ID_HEADER
 
 
 def create_app():
@@ -21,6 +22,7 @@ def create_app():
     app.json.sort_keys = False
     app.url_map.strict_slashes = False
     app.extensions["climate.rpcapi"] = rpcapi.ManagerAPI()
+    app.extensions["climate.policy"] = policy.get_enforcer()
 
     app.before_request(_start_request)
     app.after_request(_add_request_id)
@@ -36,9 +38,11 @@ def create_app():
 
 def _start_request():
     flask.g.request_id = f"req-{uuid.uuid4()}"
-    flask.g.context = auth.context_from_headers(
-        flask.request.headers, flask.g.request_id
-    )
+    if flask.request.blueprint == root.blueprint.name:
+        return  # the versions are public
+    ctxt = auth.context_from_environ(flask.request.environ, flask.g.request_id)
+    ctxt.is_admin = auth.is_admin(ctxt)
+    flask.g.context = ctxt
 
 
 def _add_request_id(response):

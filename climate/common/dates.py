@@ -103,3 +103,13 @@ def format_timestamp(value):
 def overlaps(start_a, end_a, start_b, end_b):
     """True if half-open ``[start_a, end_a)`` and ``[start_b, end_b)`` meet."""
     return start_a < end_b and start_b < end_a
+
+
+def format_duration(delta):
+    """A timedelta for people: ``"2d 3h 5m"``, ``"45m"``, ``"0m"``."""
+    minutes = int(delta.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{days}d" if days else "", f"{hours}h" if hours else ""]
+    parts.append(f"{minutes}m" if minutes or not (days or hours) else "")
+    return " ".join(p for p in parts if p)

@@ -6,9 +6,27 @@ Importing this package registers every group on the global ``cfg.CONF``
 
 from oslo_config import cfg
 
-from climate.conf import api, compute, database, default, hosts, manager
+from climate.conf import (
+    api,
+    compute,
+    database,
+    default,
+    enforcement,
+    hosts,
+    manager,
+    service_credentials,
+)
 
 CONF = cfg.CONF
 
-for _module in (default, api, database, manager, compute, hosts):
+for _module in (
+    default,
+    api,
+    database,
+    manager,
+    compute,
+    hosts,
+    enforcement,
+    service_credentials,
+):
     _module.register_opts(CONF)

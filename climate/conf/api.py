@@ -28,8 +28,16 @@ api_opts = [
                 "headers, falling back to the noauth_* defaults.  For the "
                 "embedded service and tests, never for a shared deployment.",
             ),
+            (
+                "keystone",
+                "Validate the X-Auth-Token of every request with "
+                "keystonemiddleware's auth_token, configured in the "
+                "[keystone_authtoken] group; the identity comes from the "
+                "token.",
+            ),
         ],
-        help="How API requests are authenticated.",
+        help="How API requests are authenticated.  GET / and GET /v1 "
+        "(the versions) answer without authentication.",
     ),
     cfg.StrOpt(
         "noauth_user_id",
@@ -47,7 +55,9 @@ api_opts = [
         "noauth_roles",
         default=["member", "reader"],
         help="Roles given to requests without X-Roles when auth_strategy is "
-        "noauth.",
+        "noauth.  As with Keystone's default implied roles, admin also "
+        "grants member and reader, and member grants reader.  Only admin "
+        "may manage hosts (see the policy defaults).",
     ),
     cfg.IntOpt(
         "max_request_body_size",

@@ -6,6 +6,7 @@ import socket
 import oslo_messaging
 from oslo_config import cfg
 from oslo_messaging import transport as messaging_transport
+from oslo_messaging.notify import notifier as messaging_notifier
 
 default_opts = [
     cfg.StrOpt(
@@ -42,6 +43,12 @@ def register_opts(conf):
     oslo_messaging.set_transport_defaults(control_exchange="climate")
     cfg.set_defaults(messaging_transport._transport_opts, transport_url=None)
     conf.register_opts(messaging_transport._transport_opts)
+    # Likewise [oslo_messaging_notifications], which the manager reads to
+    # choose where its notifications go (climate.manager.notifications).
+    conf.register_opts(
+        messaging_notifier._notifier_opts,
+        group="oslo_messaging_notifications",
+    )
 
 
 def list_opts():

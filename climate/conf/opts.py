@@ -1,8 +1,26 @@
 """All of Climate's options, for oslo-config-generator (``climate``)."""
 
-from climate.conf import api, compute, database, default, hosts, manager
+from climate.conf import (
+    api,
+    compute,
+    database,
+    default,
+    enforcement,
+    hosts,
+    manager,
+    service_credentials,
+)
 
-_MODULES = (default, api, database, manager, compute, hosts)
+_MODULES = (
+    default,
+    api,
+    database,
+    manager,
+    compute,
+    hosts,
+    enforcement,
+    service_credentials,
+)
 
 
 def list_opts():

@@ -216,6 +216,46 @@ def lease_list(
         return [_lease_to_dict(lease) for lease in session.scalars(query)]
 
 
+def lease_usage(project_id, start, end):
+    """What a project holds in ``[start, end)``, for its usage limits.
+
+    Returns its leases overlapping the window that are not TERMINATED, as
+    ``{"id", "start_date", "end_date", "hosts"}`` (``hosts``: how many
+    hosts their reservations hold).  Inside ``writer()`` on PostgreSQL this
+    first takes a lock on the project, held until the transaction ends, so
+    two writes of one project's leases check their limits one after the
+    other.
+    """
+    hosts = (
+        sa.select(sa.func.count(models.ComputeHostAllocation.id))
+        .join(
+            models.Reservation,
+            models.Reservation.id
+            == models.ComputeHostAllocation.reservation_id,
+        )
+        .where(models.Reservation.lease_id == models.Lease.id)
+        .scalar_subquery()
+    )
+    query = sa.select(
+        models.Lease.id,
+        models.Lease.start_date,
+        models.Lease.end_date,
+        hosts.label("hosts"),
+    ).where(
+        models.Lease.project_id == project_id,
+        models.Lease.status != states.LeaseStatus.TERMINATED,
+        models.Lease.start_date < end,
+        models.Lease.end_date > start,
+    )
+    with reader() as session:
+        if engine.backend_name() == "postgresql":
+            session.execute(
+                sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                {"key": f"climate-usage:{project_id}"},
+            )
+        return [row._asdict() for row in session.execute(query)]
+
+
 def lease_update(lease_id, values):
     """Update a lease's columns; return the lease.
 

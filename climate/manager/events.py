@@ -7,6 +7,10 @@ again after ``[manager] event_timeout``.  Plugin hooks run outside any
 transaction, and a failed hook is retried with exponential backoff until
 ``[manager] event_max_attempts``, after which the event, its lease's
 reservations and the lease are put in ERROR.
+
+Each event that ran is announced with a ``lease.event.<event type>``
+notification, and the end of a lease is reported to the usage enforcement
+filters (``on_end``).
 """
 
 import datetime
@@ -15,9 +19,12 @@ import threading
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from climate import context as climate_context
 from climate import exceptions, states
 from climate.common import dates
 from climate.db import api as db_api
+from climate.enforcement import UsageEnforcer
+from climate.manager import notifications
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -59,10 +66,14 @@ class EventHandler:
     """Runs one claimed event: the lease's state change and plugin hooks.
 
     :param plugins: ``{resource_type: ResourcePlugin}``.
+    :param notifier: sends ``lease.event.*`` (default: nothing is sent).
+    :param enforcer: the ``UsageEnforcer`` told when a lease ends.
     """
 
-    def __init__(self, plugins):
+    def __init__(self, plugins, notifier=None, enforcer=None):
         self._plugins = plugins
+        self._notifier = notifier or notifications.NullNotifier()
+        self._enforcer = enforcer or UsageEnforcer()
 
     def run(self, event):
         """Run ``event``'s hooks.
@@ -122,6 +133,25 @@ class EventHandler:
                 db_api.lease_transition(
                     lease["id"], states.lease_stable_status(lease["events"])
                 )
+        self._announce(event)
+
+    def _announce(self, event):
+        """Notify that ``event`` ran; tell the filters when a lease ended.
+        Neither may fail the event, which is already recorded as DONE."""
+        try:
+            lease = db_api.lease_get(event["lease_id"])
+        except exceptions.LeaseNotFound:
+            return  # deleted meanwhile; the delete was announced
+        context = climate_context.RequestContext(
+            user_id=lease["user_id"],
+            project_id=lease["project_id"],
+            overwrite=False,
+        )
+        self._notifier.lease(
+            context, f"lease.event.{event['event_type']}", lease
+        )
+        if event["event_type"] == ET.END_LEASE:
+            self._enforcer.on_end(context, lease)
 
     def fail(self, event, claimer, error):
         """Record a failed attempt: retry later, or give up."""

@@ -2,8 +2,10 @@
 
 Each write is one database transaction: the lease row is locked (by a
 conditional status change), the request is validated against it, plugins
-admit or fit their reservations, and events are written.  Any error rolls
-everything back, so a failed request leaves nothing behind.
+admit or fit their reservations, events are written and the usage
+enforcement filters look at the result.  Any error rolls everything back,
+so a failed request leaves nothing behind.  A notification follows each
+committed write.
 """
 
 import datetime
@@ -15,6 +17,8 @@ from oslo_log import log as logging
 from climate import exceptions, states
 from climate.common import dates
 from climate.db import api as db_api
+from climate.enforcement import UsageEnforcer
+from climate.manager import notifications
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -38,11 +42,23 @@ class LeaseManager:
     :param plugins: ``{resource_type: ResourcePlugin}``.
     :param on_change: called after a lease is created or changed, so the
         event loop looks at the new events at once.
+    :param enforcer: the ``UsageEnforcer`` every create and update passes
+        (default: no limits).
+    :param notifier: sends ``lease.create``, ``lease.update`` and
+        ``lease.delete`` (default: nothing is sent).
     """
 
-    def __init__(self, plugins, on_change=lambda: None):
+    def __init__(
+        self,
+        plugins,
+        on_change=lambda: None,
+        enforcer=None,
+        notifier=None,
+    ):
         self._plugins = plugins
         self._on_change = on_change
+        self._enforcer = enforcer or UsageEnforcer()
+        self._notifier = notifier or notifications.NullNotifier()
 
     # Reads ----------------------------------------------------------------
 
@@ -115,6 +131,7 @@ class LeaseManager:
             if requested:
                 # Plugins added rows of their own (type-specific fields).
                 lease = db_api.lease_get(lease_id)
+            self._enforcer.check_create(context, lease)
         LOG.info(
             "lease %s (%s) created for project %s, %s to %s",
             lease_id,
@@ -123,6 +140,7 @@ class LeaseManager:
             start,
             end,
         )
+        self._notifier.lease(context, "lease.create", lease)
         self._on_change()
         return lease
 
@@ -166,10 +184,12 @@ class LeaseManager:
             db_api.lease_transition(
                 lease_id, lease["status"], lease["status_reason"]
             )
-            lease = db_api.lease_get(lease_id)
+            current, lease = lease, db_api.lease_get(lease_id)
+            self._enforcer.check_update(context, current, lease)
         LOG.info("lease %s updated: %s", lease_id, sorted(changes))
         if lease["status"] == L.ACTIVE and values.get("reservations"):
             self._hand_over(lease)
+        self._notifier.lease(context, "lease.update", lease)
         self._on_change()
         return lease
 
@@ -313,6 +333,10 @@ class LeaseManager:
                 )
             db_api.lease_destroy(lease_id)
         LOG.info("lease %s deleted", lease_id)
+        self._notifier.lease(context, "lease.delete", lease)
+        if lease["status"] != L.TERMINATED:
+            # Its usage ends now rather than at its end_date.
+            self._enforcer.on_end(context, lease)
 
     def _plugin(self, resource_type):
         try:

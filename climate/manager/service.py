@@ -11,7 +11,8 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from climate import exceptions, plugins, rpc
-from climate.manager import events, leases, rpcapi
+from climate.enforcement import UsageEnforcer
+from climate.manager import events, leases, notifications, rpcapi
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -87,18 +88,26 @@ class ManagerEndpoint:
 class ManagerService:
     """Plugins, RPC endpoint and event loop of one manager process.
 
-    :raises ConfigurationError: from the constructor, when the plugins
-        configured cannot be loaded.
+    :raises ConfigurationError: from the constructor, when the plugins,
+        the enforcement filters or the notifier configured cannot work.
     """
 
     def __init__(self):
         self.claimer = f"{CONF.host}:{os.getpid()}"
         self.plugins = plugins.load(CONF.manager.plugins)
+        self.enforcer = UsageEnforcer.from_config()
+        self.notifier = notifications.Notifier()
         self.event_loop = events.EventLoop(
-            events.EventHandler(self.plugins), self.claimer
+            events.EventHandler(
+                self.plugins, notifier=self.notifier, enforcer=self.enforcer
+            ),
+            self.claimer,
         )
         self.leases = leases.LeaseManager(
-            self.plugins, on_change=self.event_loop.wake
+            self.plugins,
+            on_change=self.event_loop.wake,
+            enforcer=self.enforcer,
+            notifier=self.notifier,
         )
         self.endpoint = ManagerEndpoint(self.leases, self.plugins)
         self._server = None

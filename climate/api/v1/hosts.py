@@ -1,9 +1,13 @@
 """``/v1/os-hosts``: the physical host inventory, its properties and its
-allocations.  Reads come from the database, writes go to the manager."""
+allocations.  Reads come from the database, writes go to the manager.
+
+The inventory is the operator's: by default every action here is for
+admins only (``climate:oshosts:*``, ``climate:allocations:get``).
+"""
 
 import flask
 
-from climate.api import body, views
+from climate.api import auth, body, views
 from climate.common import dates
 from climate.db import api as db_api
 
@@ -24,35 +28,41 @@ def _host_body():
 
 @blueprint.get("")
 def list_hosts():
+    auth.authorize("climate:oshosts:get")
     body.query_args(())
     return flask.jsonify(hosts=[views.host(h) for h in db_api.host_list()])
 
 
 @blueprint.post("")
 def create_host():
+    auth.authorize("climate:oshosts:post")
     host = _manager().create_host(flask.g.context, _host_body())
     return flask.jsonify(host=views.host(host)), 201
 
 
 @blueprint.get("/<host_id>")
 def get_host(host_id):
+    auth.authorize("climate:oshosts:get")
     return flask.jsonify(host=views.host(db_api.host_get(host_id)))
 
 
 @blueprint.put("/<host_id>")
 def update_host(host_id):
+    auth.authorize("climate:oshosts:put")
     host = _manager().update_host(flask.g.context, host_id, _host_body())
     return flask.jsonify(host=views.host(host))
 
 
 @blueprint.delete("/<host_id>")
 def delete_host(host_id):
+    auth.authorize("climate:oshosts:delete")
     _manager().delete_host(flask.g.context, host_id)
     return "", 204
 
 
 @blueprint.get("/properties")
 def list_properties():
+    auth.authorize("climate:oshosts:properties:get")
     args = body.query_args(("detail", "all"))
     detail = body.boolean_arg(args.get("detail"), "detail")
     properties = db_api.host_properties_list()
@@ -63,6 +73,7 @@ def list_properties():
 
 @blueprint.patch("/properties/<name>")
 def update_property(name):
+    auth.authorize("climate:oshosts:properties:patch")
     values = body.json_object(
         {"private": (bool, str)}, envelope="resource_property"
     )
@@ -81,6 +92,7 @@ def _allocation_filters():
 
 @blueprint.get("/allocations")
 def list_allocations():
+    auth.authorize("climate:allocations:get")
     allocations = db_api.host_allocations_list(**_allocation_filters())
     return flask.jsonify(
         allocations=[views.allocation(a) for a in allocations]
@@ -89,6 +101,7 @@ def list_allocations():
 
 @blueprint.get("/<host_id>/allocation")
 def get_allocation(host_id):
+    auth.authorize("climate:allocations:get")
     allocations = db_api.host_allocations_list(
         host_id=host_id, **_allocation_filters()
     )

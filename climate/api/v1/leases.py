@@ -1,10 +1,16 @@
-"""``/v1/leases``: reads come from the database, writes go to the manager."""
+"""``/v1/leases``: reads come from the database, writes go to the manager.
+
+A project sees only its own leases: another project's lease is not found.
+Callers allowed ``climate:leases:get:all_projects`` (admins, by default)
+may list every project's leases with ``?all_projects=1`` and act on any
+lease by its id.
+"""
 
 import flask
 from oslo_config import cfg
 
 from climate import exceptions, states
-from climate.api import body, views
+from climate.api import auth, body, views
 from climate.db import api as db_api
 
 CONF = cfg.CONF
@@ -30,7 +36,8 @@ _UPDATE_FIELDS = {
     "defer_by": str,
     "advance_by": str,
 }
-_LIST_ARGS = ("status", "name", "limit", "marker")
+_LIST_ARGS = ("status", "name", "limit", "marker", "all_projects")
+_ALL_PROJECTS = "climate:leases:get:all_projects"
 
 
 def _manager():
@@ -38,13 +45,34 @@ def _manager():
 
 
 def _project_scope():
-    context = flask.g.context
-    return None if context.is_admin else context.project_id
+    """The project whose leases the caller may reach by id (None: all)."""
+    if auth.allowed(_ALL_PROJECTS):
+        return None
+    return flask.g.context.project_id
+
+
+def _lease_for(action, lease_id):
+    """Read a lease the caller may see, then check ``action`` on it.
+
+    :raises LeaseNotFound: no such lease in the caller's reach.
+    :raises PolicyNotAuthorized: the caller may see it but not do that.
+    """
+    lease = db_api.lease_get(lease_id, _project_scope())
+    auth.authorize(
+        action,
+        {"project_id": lease["project_id"], "user_id": lease["user_id"]},
+    )
+    return lease
 
 
 @blueprint.get("")
 def list_leases():
     args = body.query_args(_LIST_ARGS)
+    auth.authorize("climate:leases:get")
+    project_id = flask.g.context.project_id
+    if body.boolean_arg(args.get("all_projects"), "all_projects"):
+        auth.authorize(_ALL_PROJECTS)
+        project_id = None
     status = args.get("status")
     if status is not None and status.upper() not in states.LeaseStatus.ALL:
         raise _bad_status(status)
@@ -52,7 +80,7 @@ def list_leases():
     limit = body.limit_arg(args.get("limit"), CONF.api.max_limit)
     limit = limit or CONF.api.max_limit
     rows = db_api.lease_list(
-        project_id=_project_scope(),
+        project_id=project_id,
         status=status.upper() if status else None,
         name=args.get("name"),
         limit=limit,
@@ -75,6 +103,7 @@ def _bad_status(status):
 
 @blueprint.post("")
 def create_lease():
+    auth.authorize("climate:leases:post")
     values = body.json_object(_CREATE_FIELDS, envelope="lease")
     lease = _manager().create_lease(flask.g.context, values)
     return flask.jsonify(lease=views.lease(lease)), 201
@@ -82,12 +111,13 @@ def create_lease():
 
 @blueprint.get("/<lease_id>")
 def get_lease(lease_id):
-    lease = db_api.lease_get(lease_id, _project_scope())
+    lease = _lease_for("climate:leases:get", lease_id)
     return flask.jsonify(lease=views.lease(lease))
 
 
 @blueprint.put("/<lease_id>")
 def update_lease(lease_id):
+    _lease_for("climate:leases:put", lease_id)
     values = body.json_object(_UPDATE_FIELDS, envelope="lease")
     lease = _manager().update_lease(flask.g.context, lease_id, values)
     return flask.jsonify(lease=views.lease(lease))
@@ -95,5 +125,6 @@ def update_lease(lease_id):
 
 @blueprint.delete("/<lease_id>")
 def delete_lease(lease_id):
+    _lease_for("climate:leases:delete", lease_id)
     _manager().delete_lease(flask.g.context, lease_id)
     return "", 204

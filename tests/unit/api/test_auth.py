@@ -60,10 +60,14 @@ def test_two_projects_may_use_the_same_name(create):
 def test_admin_sees_and_manages_every_project(api, create):
     a = create("a-lease", headers=ALICE, start=START, end=END)
     create("b-lease", headers=BOB, start=START, end=END)
+    create("ops-lease", headers=ADMIN, start=START, end=END)
 
-    assert _names(api.get("/v1/leases", headers=ADMIN)) == [
+    # Without ?all_projects=1 an admin's list is its own project's.
+    assert _names(api.get("/v1/leases", headers=ADMIN)) == ["ops-lease"]
+    assert _names(api.get("/v1/leases?all_projects=1", headers=ADMIN)) == [
         "a-lease",
         "b-lease",
+        "ops-lease",
     ]
     response = api.get(f"/v1/leases/{a['id']}", headers=ADMIN)
     assert response.status_code == 200
@@ -76,7 +80,23 @@ def test_admin_sees_and_manages_every_project(api, create):
     assert api.delete(f"/v1/leases/{a['id']}", headers=ADMIN).status_code == (
         204
     )
-    assert _names(api.get("/v1/leases", headers=ADMIN)) == ["b-lease"]
+    assert _names(api.get("/v1/leases?all_projects=1", headers=ADMIN)) == [
+        "b-lease",
+        "ops-lease",
+    ]
+
+
+def test_all_projects_is_for_admins_only(api, create):
+    create("a-lease", headers=ALICE, start=START, end=END)
+
+    check_error(
+        api.get("/v1/leases?all_projects=1", headers=BOB),
+        403,
+        "PolicyNotAuthorized",
+        "climate:leases:get:all_projects",
+    )
+    # all_projects=0 is the plain list.
+    assert _names(api.get("/v1/leases?all_projects=0", headers=BOB)) == []
 
 
 def test_a_role_named_like_admin_is_not_admin(api, create):

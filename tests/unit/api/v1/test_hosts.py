@@ -36,6 +36,13 @@ HOST_FIELDS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def operator(config):
+    """Requests without X-Roles come from an operator: the host inventory
+    is for admins only (the policy defaults)."""
+    config.config(noauth_roles=["admin"], group="api")
+
+
 @pytest.fixture
 def manager(database, config):
     """The in-process manager, with the physical host plugin enabled."""

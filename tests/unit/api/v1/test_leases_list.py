@@ -100,7 +100,10 @@ def test_max_limit_is_the_default_page_size(api, config, create):
         (
             "sort=name",
             "InvalidInput",
-            ["unknown query parameter(s) sort", "allowed: limit, marker"],
+            [
+                "unknown query parameter(s) sort",
+                "allowed: all_projects, limit, marker",
+            ],
         ),
         ("limit=0", "InvalidInput", ["limit must be an integer from 1 to"]),
         ("limit=-3", "InvalidInput", ["limit must be an integer", "'-3'"]),

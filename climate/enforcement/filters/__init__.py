@@ -1,0 +1,1 @@
+"""The usage enforcement filters Climate ships."""

@@ -1,0 +1,83 @@
+"""Notifications the manager sends through oslo.messaging's notifier.
+
+``[oslo_messaging_notifications] driver`` chooses where they go (none by
+default); ``messagingv2`` puts them on the broker of
+``[oslo_messaging_notifications] transport_url``, or of ``[DEFAULT]
+transport_url``, for billing, auditing or a dashboard.  The event types:
+
+* ``lease.create``, ``lease.update``, ``lease.delete``: a lease was written;
+* ``lease.event.start_lease``, ``lease.event.before_end_lease``,
+  ``lease.event.end_lease``: the manager ran one of a lease's events.
+
+The payload is the lease in the API's wire format, the publisher id
+``climate.manager``.  A notification that cannot be sent is logged and
+never fails the operation it reports.
+"""
+
+import oslo_messaging as messaging
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from climate import exceptions, rpc
+from climate.common import views
+
+CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
+
+PUBLISHER_ID = "climate.manager"
+# Drivers that send over a transport; the others (log, noop, test,
+# routing) work without one.
+_MESSAGING_DRIVERS = {"messaging", "messagingv2"}
+
+
+class Notifier:
+    """Sends lease notifications with the configured drivers.
+
+    :raises ConfigurationError: from the constructor, when a messaging
+        driver is configured but no transport_url says where to send.
+    """
+
+    def __init__(self):
+        #: The notification transport (listeners in tests share it).
+        self.transport = _transport()
+        self._notifier = messaging.Notifier(
+            self.transport,
+            publisher_id=PUBLISHER_ID,
+            serializer=rpc.RequestContextSerializer(),
+        )
+
+    def lease(self, context, event_type, lease):
+        """Send ``event_type`` with ``lease`` (a lease dict) as payload."""
+        if not self._notifier.is_enabled():
+            return
+        try:
+            self._notifier.info(context, event_type, views.lease(lease))
+        except Exception:
+            LOG.exception(
+                "sending %s for lease %s failed", event_type, lease.get("id")
+            )
+
+
+class NullNotifier:
+    """Sends nothing: for a lease manager built without notifications."""
+
+    def lease(self, context, event_type, lease):
+        pass
+
+
+def _transport():
+    # climate.conf registered oslo.messaging's notifier options.
+    group = CONF.oslo_messaging_notifications
+    url = group.transport_url or CONF.transport_url
+    if url:
+        return messaging.get_notification_transport(CONF)
+    messaging_drivers = _MESSAGING_DRIVERS & set(group.driver)
+    if messaging_drivers:
+        raise exceptions.ConfigurationError(
+            reason=f"[oslo_messaging_notifications] driver "
+            f"{', '.join(sorted(messaging_drivers))} sends notifications "
+            "to a message broker, but neither [oslo_messaging_notifications] "
+            "transport_url nor [DEFAULT] transport_url is set"
+        )
+    # The log, noop and test drivers never use the transport.
+    return messaging.get_notification_transport(CONF, url="fake:/")
