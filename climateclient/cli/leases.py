@@ -1,0 +1,354 @@
+"""``lease list|show|create|set|delete`` (and blazar's ``lease-*``)."""
+
+import argparse
+
+from cliff import command, lister, show
+
+from climateclient.cli import columns, common, parsing, wait
+
+LIST_COLUMNS = ("id", "name", "start_date", "end_date", "status")
+LONG_COLUMNS = LIST_COLUMNS + (
+    "before_end_date",
+    "project_id",
+    "user_id",
+    "degraded",
+    "reservations",
+)
+SHOW_ORDER = (
+    "id",
+    "name",
+    "status",
+    "status_reason",
+    "degraded",
+    "start_date",
+    "end_date",
+    "before_end_date",
+    "project_id",
+    "user_id",
+    "trust_id",
+    "created_at",
+    "updated_at",
+    "reservations",
+    "events",
+)
+FORMATTERS = {
+    "reservations": columns.ReservationsColumn,
+    "events": columns.EventsColumn,
+}
+#: blazar's default when no end is given.
+DEFAULT_DURATION = "1d"
+DATE_HELP = "'now', 'YYYY-MM-DD HH:MM' (UTC) or ISO 8601 with an offset"
+
+
+def lease_data(lease):
+    return common.show(lease, SHOW_ORDER, FORMATTERS)
+
+
+def _lease_argument(parser, help_text):
+    parser.add_argument("lease", metavar="<lease>", help=help_text)
+    _all_projects_argument(parser, "Look the name up in every project")
+
+
+def _all_projects_argument(parser, help_text):
+    parser.add_argument(
+        "--all-projects",
+        action="store_true",
+        help=f"{help_text} (admins; by default, your project's only)",
+    )
+
+
+class ListLeases(lister.Lister):
+    """List leases (your project's; every project's for an admin)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("--name", help="Only leases with this name")
+        parser.add_argument(
+            "--status",
+            metavar="<status>",
+            help="Only leases in this status (PENDING, ACTIVE, ...)",
+        )
+        parser.add_argument(
+            "--limit",
+            type=int,
+            metavar="<n>",
+            help="One page of at most <n> leases (default: all)",
+        )
+        parser.add_argument(
+            "--marker",
+            metavar="<lease-id>",
+            help="The page after this lease (with --limit)",
+        )
+        parser.add_argument(
+            "--long", action="store_true", help="Show more columns"
+        )
+        _all_projects_argument(parser, "List every project's leases")
+        parser.add_argument(
+            "--sort-by",
+            metavar="<column>",
+            help="Sort by this column (default: creation order)",
+        )
+        return parser
+
+    def take_action(self, parsed_args):
+        leases = common.client(self.app).leases.list(
+            name=parsed_args.name,
+            status=parsed_args.status,
+            limit=parsed_args.limit,
+            marker=parsed_args.marker,
+            all_projects=parsed_args.all_projects,
+        )
+        if parsed_args.sort_by:
+            leases = common.sort_records(leases, parsed_args.sort_by)
+        names = LONG_COLUMNS if parsed_args.long else LIST_COLUMNS
+        return names, common.rows(leases, names, FORMATTERS)
+
+
+class ShowLease(show.ShowOne):
+    """Show a lease with its reservations and events."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        _lease_argument(parser, "Lease to show (name or ID)")
+        return parser
+
+    def take_action(self, parsed_args):
+        return lease_data(
+            common.client(self.app).leases.find(
+                parsed_args.lease, parsed_args.all_projects
+            )
+        )
+
+
+class CreateLease(show.ShowOne):
+    """Create a lease: a time window and the reservations it holds.
+
+    Without --end-date or --duration the lease lasts one day (as blazar's
+    client did).  --duration is the only date the client computes; see
+    --duration's help.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("name", metavar="<name>", help="New lease name")
+        parser.add_argument(
+            "--start-date",
+            default="now",
+            metavar="<date>",
+            help=f"When the lease starts: {DATE_HELP} (default: now)",
+        )
+        end = parser.add_mutually_exclusive_group()
+        end.add_argument(
+            "--end-date",
+            metavar="<date>",
+            help=f"When the lease ends: {DATE_HELP}",
+        )
+        end.add_argument(
+            "--duration",
+            type=parsing.duration,
+            metavar="<duration>",
+            help="How long the lease lasts: '90m', '2h', '1d', '1w'.  The "
+            "end is computed here from the start; for a start of 'now', "
+            "from this machine's UTC clock (default: 1d)",
+        )
+        parser.add_argument(
+            "--before-end-date",
+            metavar="<date>",
+            help="When the before-end actions run (default: the service's "
+            "setting)",
+        )
+        parser.add_argument(
+            "--reservation",
+            dest="reservations",
+            action="append",
+            type=parsing.reservation,
+            default=[],
+            metavar="<key=value,...>",
+            help="A reservation, such as resource_type=physical:host,min=1,"
+            'max=2,resource_properties=\'["==","$gpu","a100"]\'.  '
+            "Commas inside JSON brackets or quotes are kept.  Repeat for "
+            "several reservations",
+        )
+        parser.add_argument(
+            "--physical-reservation",
+            dest="physical_reservations",
+            action="append",
+            type=parsing.physical_reservation,
+            default=[],
+            metavar="<min=,max=,hypervisor_properties=,resource_properties=>",
+            help="blazar's form of --reservation resource_type="
+            "physical:host,...",
+        )
+        parser.add_argument(
+            "--event",
+            dest="events",
+            action="append",
+            type=lambda text: parsing.parse_key_values(text, "--event"),
+            default=[],
+            help=argparse.SUPPRESS,  # blazar's; Climate computes events
+        )
+        parser.add_argument(
+            "--wait",
+            action="store_true",
+            help="Wait until the lease is ACTIVE, showing its progress; "
+            "exit non-zero if it goes into ERROR or the timeout passes",
+        )
+        parser.add_argument(
+            "--timeout",
+            type=float,
+            metavar="<seconds>",
+            help="With --wait, give up after this many seconds (implies "
+            "--wait; default: no limit)",
+        )
+        return parser
+
+    def take_action(self, parsed_args):
+        args = parsed_args
+        end_date = args.end_date
+        if end_date is None:
+            end_date = parsing.end_from_duration(
+                args.start_date, args.duration or DEFAULT_DURATION
+            )
+        client = common.client(self.app)
+        lease = client.leases.create(
+            name=args.name,
+            start_date=args.start_date,
+            end_date=end_date,
+            reservations=args.physical_reservations + args.reservations,
+            before_end_date=args.before_end_date,
+            events=args.events,
+        )
+        if args.wait or args.timeout is not None:
+            waiter = wait.LeaseWaiter(
+                client.leases.get, self.app.stderr, timeout=args.timeout
+            )
+            lease = waiter.wait(lease)
+        return lease_data(lease)
+
+
+class SetLease(show.ShowOne):
+    """Change a lease: its name, its dates or its reservations."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        _lease_argument(parser, "Lease to change (name or ID)")
+        parser.add_argument("--name", help="New name")
+        end = parser.add_mutually_exclusive_group()
+        end.add_argument(
+            "--end-date", metavar="<date>", help=f"New end: {DATE_HELP}"
+        )
+        end.add_argument(
+            "--prolong-for",
+            "--prolong_for",
+            dest="prolong_for",
+            type=parsing.duration,
+            metavar="<duration>",
+            help="Move the end later by '2h', '1d'...",
+        )
+        end.add_argument(
+            "--reduce-by",
+            type=parsing.duration,
+            metavar="<duration>",
+            help="Move the end earlier by '2h', '1d'...",
+        )
+        start = parser.add_mutually_exclusive_group()
+        start.add_argument(
+            "--start-date", metavar="<date>", help=f"New start: {DATE_HELP}"
+        )
+        start.add_argument(
+            "--defer-by",
+            type=parsing.duration,
+            metavar="<duration>",
+            help="Move the start later by '2h', '1d'...",
+        )
+        start.add_argument(
+            "--advance-by",
+            type=parsing.duration,
+            metavar="<duration>",
+            help="Move the start earlier by '2h', '1d'...",
+        )
+        parser.add_argument(
+            "--before-end-date",
+            metavar="<date>",
+            help="New time for the before-end actions",
+        )
+        parser.add_argument(
+            "--reservation",
+            dest="reservations",
+            action="append",
+            type=parsing.reservation_update,
+            default=[],
+            metavar="<id=...,key=value,...>",
+            help="New values for one reservation, such as id=<id>,max=3 "
+            "(id may be left out when the lease has one reservation).  "
+            "Repeat for several",
+        )
+        return parser
+
+    def take_action(self, parsed_args):
+        args = parsed_args
+        changes = {
+            field: getattr(args, field)
+            for field in (
+                "name",
+                "start_date",
+                "end_date",
+                "before_end_date",
+                "prolong_for",
+                "reduce_by",
+                "defer_by",
+                "advance_by",
+            )
+            if getattr(args, field) is not None
+        }
+        if not changes and not args.reservations:
+            raise common.CommandError(
+                "Nothing to change: give --name, a date option or "
+                "--reservation"
+            )
+        client = common.client(self.app)
+        lease = client.leases.find(args.lease, args.all_projects)
+        if args.reservations:
+            changes["reservations"] = [
+                _with_reservation_id(lease, values)
+                for values in args.reservations
+            ]
+        return lease_data(client.leases.update(lease["id"], **changes))
+
+
+def _with_reservation_id(lease, values):
+    if "id" in values:
+        return values
+    reservations = lease.get("reservations") or []
+    if len(reservations) != 1:
+        ids = ", ".join(r["id"] for r in reservations) or "none"
+        raise common.CommandError(
+            f"--reservation needs id=<reservation id>: lease {lease['name']} "
+            f"has {len(reservations)} reservations ({ids})"
+        )
+    return {"id": reservations[0]["id"], **values}
+
+
+class DeleteLease(command.Command):
+    """Delete leases, releasing their resources first if they are active."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            "leases",
+            metavar="<lease>",
+            nargs="+",
+            help="Lease(s) to delete (name or ID)",
+        )
+        _all_projects_argument(parser, "Look the names up in every project")
+        return parser
+
+    def take_action(self, parsed_args):
+        leases = common.client(self.app).leases
+        common.delete_each(
+            parsed_args.leases,
+            lambda name: leases.find(name, parsed_args.all_projects),
+            leases.delete,
+            "lease",
+            self.app.stderr,
+        )

@@ -1,0 +1,184 @@
+"""``--wait``: follow a new lease until it is ACTIVE.
+
+On a terminal the last line is redrawn every second with the status and a
+countdown to the start; elsewhere (a pipe, a log) one plain line is written
+per status change.  A lease that goes into ERROR, disappears or does not
+start in time raises, so the command exits non-zero with a message that
+says which.
+"""
+
+import datetime
+import math
+import time
+
+from climateclient import exceptions
+from climateclient.cli import parsing
+
+ACTIVE = "ACTIVE"
+ERROR = "ERROR"
+TERMINATED = "TERMINATED"
+PENDING = "PENDING"
+#: Seconds between polls once the start is due or something is moving.
+FAST_POLL = 0.5
+#: Longest pause between two polls of a lease far in the future (it may be
+#: moved or deleted meanwhile).
+SLOW_POLL = 30.0
+
+
+def _clock_text(seconds):
+    # Rounded up: "starts in 0:00:00" would claim it has started.
+    seconds = max(0, math.ceil(seconds))
+    days, seconds = divmod(seconds, 86400)
+    text = str(datetime.timedelta(seconds=seconds))
+    return f"{days}d {text}" if days else text
+
+
+class LeaseWaiter:
+    """Polls a lease until it starts.
+
+    :param get_lease: ``lease_id -> lease dict`` (the client's
+        ``leases.get``).
+    :param stream: where progress goes (the command's stderr).
+    :param timeout: seconds to wait at most, or None for no limit.
+    :param interactive: redraw a countdown line; defaults to whether
+        ``stream`` is a terminal.
+    :param clock, sleep, utcnow: time sources, replaceable in tests.
+    """
+
+    def __init__(
+        self,
+        get_lease,
+        stream,
+        timeout=None,
+        interactive=None,
+        clock=time.monotonic,
+        sleep=time.sleep,
+        utcnow=parsing.utcnow,
+    ):
+        self._get = get_lease
+        self._stream = stream
+        self._timeout = timeout
+        if interactive is None:
+            isatty = getattr(stream, "isatty", None)
+            interactive = bool(isatty and isatty())
+        self._interactive = interactive
+        self._clock = clock
+        self._sleep = sleep
+        self._utcnow = utcnow
+        self._drawn = False
+
+    def wait(self, lease):
+        """Return the lease once ACTIVE (or already TERMINATED).
+
+        :raises WaitFailed: the lease went into ERROR or was deleted.
+        :raises WaitTimeout: it did not start within the timeout.
+        """
+        deadline = None
+        if self._timeout is not None:
+            deadline = self._clock() + self._timeout
+        last_status = None
+        try:
+            while True:
+                status = lease["status"]
+                if status != last_status:
+                    self._report(lease)
+                    last_status = status
+                if status == ACTIVE:
+                    return lease
+                if status == TERMINATED:
+                    self._say(f"{self._label(lease)} has already ended")
+                    return lease
+                if status == ERROR:
+                    reason = lease.get("status_reason") or "no reason given"
+                    raise exceptions.WaitFailed(
+                        f"{self._label(lease)} went into ERROR: {reason}"
+                    )
+                self._pause(lease, deadline)
+                if deadline is not None and self._clock() >= deadline:
+                    raise exceptions.WaitTimeout(
+                        f"Gave up after {self._timeout:g} s: "
+                        f"{self._label(lease)} is still {status}"
+                        f"{self._start_text(lease)}"
+                    )
+                try:
+                    lease = self._get(lease["id"])
+                except exceptions.NotFound:
+                    raise exceptions.WaitFailed(
+                        f"{self._label(lease)} was deleted while waiting for "
+                        "it to start"
+                    )
+        finally:
+            self._clear()
+
+    # Progress ------------------------------------------------------------
+
+    def _label(self, lease):
+        return f"Lease {lease.get('name')} ({lease['id']})"
+
+    def _start(self, lease):
+        try:
+            return datetime.datetime.fromisoformat(lease["start_date"])
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def _start_text(self, lease):
+        start = self._start(lease)
+        if lease["status"] != PENDING or start is None:
+            return ""
+        return f"; it starts at {start:%Y-%m-%d %H:%M:%S} UTC"
+
+    def _report(self, lease):
+        self._say(f"{self._label(lease)} is {lease['status']}")
+
+    def _say(self, line):
+        self._clear()
+        self._stream.write(line + "\n")
+        self._stream.flush()
+
+    def _clear(self):
+        if self._drawn:
+            self._stream.write("\r\x1b[K")
+            self._stream.flush()
+            self._drawn = False
+
+    def _draw(self, lease, deadline):
+        start = self._start(lease)
+        text = f"  {lease['status']}"
+        if lease["status"] == PENDING and start is not None:
+            left = (start - self._utcnow()).total_seconds()
+            text += (
+                f", starts in {_clock_text(left)}"
+                if left > 0
+                else ", starting"
+            )
+        if deadline is not None:
+            text += f" (gives up in {_clock_text(deadline - self._clock())})"
+        self._stream.write("\r\x1b[K" + text)
+        self._stream.flush()
+        self._drawn = True
+
+    # Pacing --------------------------------------------------------------
+
+    def _poll_interval(self, lease):
+        start = self._start(lease)
+        if lease["status"] != PENDING or start is None:
+            return FAST_POLL
+        left = (start - self._utcnow()).total_seconds()
+        if left <= 2:
+            return FAST_POLL
+        # Far from the start, poll less often, but be there when it comes.
+        return min(SLOW_POLL, max(1.0, left / 10), left)
+
+    def _pause(self, lease, deadline):
+        until = self._clock() + self._poll_interval(lease)
+        if deadline is not None:
+            until = min(until, deadline)
+        while True:
+            now = self._clock()
+            if now >= until:
+                return
+            if self._interactive:
+                self._draw(lease, deadline)
+                self._sleep(min(1.0, until - now))
+            else:
+                self._sleep(until - now)

@@ -1,0 +1,1 @@
+"""Managers of the reservation API v1, one module per resource."""

@@ -1,0 +1,1 @@
+"""The climate command and the Python client against a real climate-all."""

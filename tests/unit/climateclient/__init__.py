@@ -1,0 +1,1 @@
+"""Tests of the Python client and the climate command that need no service."""
