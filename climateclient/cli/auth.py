@@ -232,7 +232,13 @@ def make_client(options):
 
 
 def _cloud_client(options):
-    from openstack import config as os_config
+    try:
+        from openstack import config as os_config
+    except ImportError:
+        raise exceptions.AuthenticationFailed(
+            "--os-cloud reads clouds.yaml with openstacksdk, which is not "
+            "installed: pip install 'climate[clouds]'"
+        )
 
     from climateclient import client
 
