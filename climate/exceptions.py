@@ -175,6 +175,13 @@ class HostInUse(Conflict):
     msg_fmt = "%(reason)s"
 
 
+class ConcurrentUpdate(Conflict):
+    msg_fmt = (
+        "The request kept meeting concurrent changes to the same "
+        "resources; try it again"
+    )
+
+
 class NotEnoughResourcesAvailable(Conflict):
     msg_fmt = "Not enough resources available: %(reason)s"
 

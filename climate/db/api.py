@@ -5,6 +5,10 @@ and return plain dicts, and raise Climate's ``NotFound`` subclasses.  Nothing
 outside this module sees a SQLAlchemy session or model instance.
 """
 
+import functools
+import random
+import time
+
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import orm
@@ -42,6 +46,35 @@ from climate.db.hosts import (  # noqa: F401  (the facade re-exports them)
 
 writer = engine.writer
 reader = engine.reader
+
+# Deadlocks are rare (requests locking hosts in several rounds) and a
+# retry after a short random pause resolves them.
+_DEADLOCK_ATTEMPTS = 4
+
+
+def retry_on_deadlock(func):
+    """Run ``func`` again when the database aborts it to break a deadlock.
+
+    For functions that open the outermost transaction (the manager's
+    create and update): inside an enclosing transaction the abort spoils
+    that transaction too, so the error is passed up instead.
+
+    :raises ConcurrentUpdate: still deadlocking after a few attempts.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        for attempt in range(1, _DEADLOCK_ATTEMPTS + 1):
+            try:
+                return func(*args, **kwargs)
+            except sa_exc.DBAPIError as exc:
+                if not engine.is_deadlock(exc) or engine.in_transaction():
+                    raise
+                if attempt == _DEADLOCK_ATTEMPTS:
+                    raise exceptions.ConcurrentUpdate() from exc
+                time.sleep(random.uniform(0.005, 0.05) * attempt)
+
+    return wrapper
 
 
 def dispose():

@@ -170,3 +170,22 @@ def writer():
 def reader():
     """A read-only transaction, or the one already open in this thread."""
     return _transaction("reader")
+
+
+def in_transaction():
+    """True if this thread has a transaction open."""
+    return _current.get() is not None
+
+
+# PostgreSQL's deadlock_detected; MySQL's ER_LOCK_DEADLOCK.
+_PG_DEADLOCK = "40P01"
+_MYSQL_DEADLOCK = 1213
+
+
+def is_deadlock(error):
+    """Did the database abort the transaction to break a deadlock?"""
+    orig = getattr(error, "orig", None)
+    if getattr(orig, "sqlstate", None) == _PG_DEADLOCK:
+        return True
+    args = getattr(orig, "args", ())
+    return bool(args) and args[0] == _MYSQL_DEADLOCK

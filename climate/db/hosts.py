@@ -356,12 +356,11 @@ def host_allocate(
     it.  Filling the gaps between existing allocations first keeps long
     free stretches intact for long requests.
 
-    On PostgreSQL and MariaDB the same query locks the rows it returns,
-    skipping rows another transaction holds (so two requests never wait on
-    each other), and the locked hosts are checked again, as a request that
-    committed meanwhile may have taken one; lost hosts are replaced in a
-    further round.  SQLite's single writer makes that unnecessary.  Call
-    inside ``writer()``.
+    On PostgreSQL and MariaDB the chosen host rows are then locked (see
+    ``_lock_hosts``) and checked again, as a request that committed
+    meanwhile may have taken one; lost hosts are replaced in a further
+    round.  SQLite's single writer makes that unnecessary.  Call inside
+    ``writer()``.
 
     :param exclude: host ids not to choose (already held).
     :param ignore_reservation: allocations of this reservation do not
@@ -382,21 +381,19 @@ def host_allocate(
             query = _candidates(
                 condition, free, start, end, passed_over, session.bind.dialect
             )
-            if session.bind.dialect.name == "mysql":
-                found = _lock_in_order(session, query, count_max - len(chosen))
-            else:
-                query = query.limit(count_max - len(chosen))
-                if locking:
-                    query = query.with_for_update(skip_locked=True)
-                found = session.scalars(query).all()
+            found = session.scalars(query.limit(count_max - len(chosen))).all()
             if not found:
                 break
             passed_over.update(found)
             if locking:
+                _lock_hosts(session, found)
                 # Our snapshot may predate a competitor's commit.
-                found = session.scalars(
-                    sa.select(H.id).where(H.id.in_(found), free)
-                ).all()
+                still_free = set(
+                    session.scalars(
+                        sa.select(H.id).where(H.id.in_(found), free)
+                    )
+                )
+                found = [host_id for host_id in found if host_id in still_free]
             chosen.extend(found)
             if not locking or len(chosen) >= count_max:
                 break
@@ -428,23 +425,25 @@ def host_allocate(
 _MAX_ROUNDS = 4
 
 
-def _lock_in_order(session, query, wanted):
-    """Lock up to ``wanted`` of the hosts ``query`` ranks, best first,
-    skipping hosts another transaction holds (MariaDB).
+def _lock_hosts(session, host_ids):
+    """Lock host rows, waiting for them, in id order (PostgreSQL, MariaDB).
 
-    MariaDB locks every row a locking SELECT reads, and the ranking query
-    reads all free candidates before its LIMIT applies: ``FOR UPDATE`` on
-    it would hold every free host, and concurrent requests would find none
-    (a false 409).  So rank without locking, then lock host by host.
+    A competitor holds a host row only while its own request's transaction
+    runs, so waiting costs milliseconds, and a competitor that booked
+    another window of the host leaves it free for ours: skipping locked
+    rows instead would refuse requests that compete for nothing.  Locking
+    by primary key keeps MariaDB from locking every row a ranking query
+    reads.  Requests locking in several rounds can deadlock; the database
+    aborts one and the manager retries it (``db_api.retry_on_deadlock``).
     """
-    locked = []
-    for host_id in session.scalars(query).all():
-        row = sa.select(H.id).where(H.id == host_id)
-        if session.scalar(row.with_for_update(skip_locked=True)) is not None:
-            locked.append(host_id)
-            if len(locked) >= wanted:
-                break
-    return locked
+    if not host_ids:
+        return
+    session.execute(
+        sa.select(H.id)
+        .where(H.id.in_(list(host_ids)))
+        .order_by(H.id)
+        .with_for_update()
+    )
 
 
 def _candidates(condition, free, start, end, passed_over, dialect):
@@ -482,12 +481,7 @@ def host_allocations_lock(reservation_id):
         held = sa.select(A.computehost_id).where(
             A.reservation_id == reservation_id
         )
-        session.execute(
-            sa.select(H.id)
-            .where(H.id.in_(held))
-            .order_by(H.id)
-            .with_for_update()
-        )
+        _lock_hosts(session, session.scalars(held).all())
 
 
 def _not_enough(session, condition, start, end, count_min, ignore_reservation):

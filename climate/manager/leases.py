@@ -70,6 +70,7 @@ class LeaseManager:
 
     # Create ---------------------------------------------------------------
 
+    @db_api.retry_on_deadlock
     def create(self, context, values):
         """Validate, admit and store a new lease; return it."""
         values = dict(values)
@@ -146,6 +147,7 @@ class LeaseManager:
 
     # Update ---------------------------------------------------------------
 
+    @db_api.retry_on_deadlock
     def update(self, context, lease_id, values):
         """Change a lease's name, dates or reservations; return it."""
         values = dict(values)

@@ -43,3 +43,17 @@ rules = [
 
 def list_rules():
     return rules
+
+
+def api_rule(name, check_str, description, *operations):
+    """The default of one API policy: who may call ``operations``, each a
+    ``(method, path)`` pair, with project-scoped tokens."""
+    return policy.DocumentedRuleDefault(
+        name=name,
+        check_str=check_str,
+        description=description,
+        operations=[
+            {"path": path, "method": method} for method, path in operations
+        ],
+        scope_types=["project"],
+    )
