@@ -16,7 +16,9 @@ from sqlalchemy import orm
 from climate import exceptions, states
 from climate.common import dates
 from climate.db import engine, models
-from climate.db.hosts import (  # noqa: F401  (the facade re-exports them)
+
+# The facade re-exports the host functions, kept in modules of their own.
+from climate.db.allocations import (  # noqa: F401
     host_allocate,
     host_allocations_conflicting,
     host_allocations_delete,
@@ -24,24 +26,28 @@ from climate.db.hosts import (  # noqa: F401  (the facade re-exports them)
     host_allocations_lock,
     host_allocations_move,
     host_allocations_of,
+    host_reservation_create,
+    host_reservation_update,
+)
+from climate.db.hosts import (  # noqa: F401
     host_create,
     host_destroy,
     host_get,
     host_ids_matching,
     host_list,
     host_lock,
+    host_properties_list,
+    host_property_update,
+    host_query_check_fields,
+    host_reservations_using,
+    host_update,
+)
+from climate.db.pools import (  # noqa: F401
     host_pool_add_hosts,
     host_pool_delete,
     host_pool_ensure,
     host_pool_remove_hosts,
     host_pools_list,
-    host_properties_list,
-    host_property_update,
-    host_query_check_fields,
-    host_reservation_create,
-    host_reservation_update,
-    host_reservations_using,
-    host_update,
 )
 
 writer = engine.writer
