@@ -37,27 +37,21 @@ import bisect
 import collections
 import datetime
 import json
-import math
 import os
-import platform
 import random
 import re
 import shutil
-import signal
-import socket
-import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 
+import harness  # bench/harness.py: the script's directory is on sys.path
 import requests
 import sqlalchemy as sa
 
 import climate  # noqa: F401  (selects oslo.service's threading backend)
 from climate import conf as climate_conf
-from climate import context as climate_context
 from climate import exceptions, states
 from climate.common import dates, host_query
 from climate.db import api as db_api
@@ -65,9 +59,6 @@ from climate.db import engine as db_engine
 from climate.db import migration, models
 
 CONF = climate_conf.CONF
-PROJECT = "climate-project"  # [api] noauth_project_id's default
-USER = "climate-user"
-WIRE = "%Y-%m-%d %H:%M"
 HOST_TYPE = "physical:host"
 
 GPUS = ("a100", "h100", "none")
@@ -109,22 +100,6 @@ def _match(query, host):
 
 
 # Set-up -------------------------------------------------------------------
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def write_config(state_dir, port):
-    path = os.path.join(state_dir, "climate.conf")
-    with open(path, "w") as config:
-        config.write(
-            f"[DEFAULT]\nstate_path = {state_dir}\n\n"
-            f"[api]\nhost = 127.0.0.1\nport = {port}\n"
-        )
-    return path
 
 
 def utcnow():
@@ -173,15 +148,6 @@ def make_hosts(count, rng):
         }
         for index in range(count)
     ]
-
-
-def member_context():
-    return climate_context.RequestContext(
-        user_id=USER,
-        project_id=PROJECT,
-        roles=["member", "reader"],
-        overwrite=False,
-    )
 
 
 class BulkLoader:
@@ -370,8 +336,8 @@ class BulkLoader:
             {
                 "id": lease_id,
                 "name": name,
-                "project_id": PROJECT,
-                "user_id": USER,
+                "project_id": harness.PROJECT,
+                "user_id": harness.USER,
                 "start_date": start,
                 "end_date": end,
                 "before_end_date": max(end - before, start),
@@ -465,7 +431,7 @@ class ManagerLoader:
             h["id"] = created["id"]
 
     def leases(self, count):
-        context = member_context()
+        context = harness.member_context()
         now = utcnow()
         refused = done = 0
         while done < count:
@@ -475,8 +441,8 @@ class ManagerLoader:
                     context,
                     {
                         "name": f"existing-{done:06d}",
-                        "start_date": start.strftime(WIRE),
-                        "end_date": end.strftime(WIRE),
+                        "start_date": start.strftime(harness.WIRE),
+                        "end_date": end.strftime(harness.WIRE),
                         "reservations": [random_request(self._rng)],
                     },
                 )
@@ -487,90 +453,7 @@ class ManagerLoader:
         return refused
 
 
-# The service --------------------------------------------------------------
-
-
-class Service:
-    """``climate-all`` as a child process, stopped by its PID."""
-
-    def __init__(self, config_path, log_path, env=None):
-        executable = os.path.join(
-            os.path.dirname(sys.executable), "climate-all"
-        )
-        self._log = open(log_path, "ab")
-        self.log_path = log_path
-        self.process = subprocess.Popen(
-            [executable, "--config-file", config_path],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
-        )
-
-    def wait_ready(self, url, timeout=120):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"climate-all exited with {self.process.returncode}:\n"
-                    + self.log_tail()
-                )
-            try:
-                if requests.get(url, timeout=1).status_code == 300:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"{url} did not answer within {timeout} s")
-
-    def cpu_seconds(self):
-        """CPU time (user + system) the service has used so far, or None."""
-        try:
-            with open(f"/proc/{self.process.pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def log_tail(self, chars=3000):
-        with open(self.log_path, errors="replace") as log:
-            return log.read()[-chars:]
-
-    def stop(self, timeout=15):
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self._log.close()
-
-
-def load_average():
-    try:
-        return " ".join(f"{load:.2f}" for load in os.getloadavg())
-    except OSError:
-        return "unknown"
-
-
 # Measurements -------------------------------------------------------------
-
-
-def percentile(sorted_values, pct):
-    """Nearest-rank percentile of an ascending list."""
-    rank = max(1, math.ceil(pct / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
-def summary(values):
-    if not values:
-        return "(none)"
-    values = sorted(values)
-    parts = [
-        f"{name} {percentile(values, pct) * 1000:7.2f} ms"
-        for name, pct in (("p50", 50), ("p95", 95), ("p99", 99), ("max", 100))
-    ]
-    return "  ".join(parts) + f"   (n={len(values)})"
 
 
 def create_body(name, rng, now):
@@ -578,8 +461,8 @@ def create_body(name, rng, now):
     return {
         "lease": {
             "name": name,
-            "start_date": start.strftime(WIRE),
-            "end_date": end.strftime(WIRE),
+            "start_date": start.strftime(harness.WIRE),
+            "end_date": end.strftime(harness.WIRE),
             "reservations": [random_request(rng)],
             "events": [],
         }
@@ -701,7 +584,8 @@ def _spread(values):
 
 def explain(rng):
     """Print the plan and the time of the admission's candidate query for
-    a few requests, as ``climate.db.hosts`` builds it (SQLite)."""
+    a few requests, as ``climate.db.allocations`` builds it (SQLite)."""
+    from climate.db import allocations as db_allocations
     from climate.db import hosts as db_hosts
 
     now = utcnow()
@@ -714,11 +598,11 @@ def explain(rng):
         ]
         H = models.ComputeHost
         condition = sa.and_(
-            H.reservable.is_(True), *(db_hosts._compile(t) for t in trees)
+            H.reservable.is_(True), *(db_hosts.compile_query(t) for t in trees)
         )
-        free = sa.not_(db_hosts._busy(start, end, None))
+        free = sa.not_(db_allocations._busy(start, end, None))
         with db_api.reader() as session:
-            query = db_hosts._candidates(
+            query = db_allocations._candidates(
                 condition, free, start, end, set(), session.bind.dialect
             ).limit(4)
             compiled = query.compile(
@@ -804,20 +688,16 @@ def main():
         sys.exit("--past needs --load bulk: the service refuses past leases")
     rng = random.Random(args.seed)
     state_dir = tempfile.mkdtemp(prefix="climate-bench-hosts-")
-    port = free_port()
-    config_path = write_config(state_dir, port)
+    port = harness.free_port()
+    config_path = harness.write_config(state_dir, port)
     base = f"http://127.0.0.1:{port}"
 
-    print(
-        f"machine: {os.cpu_count()} CPUs ({platform.machine()}), "
-        f"{platform.python_implementation()} {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}, {platform.platform()}"
-    )
+    print(harness.machine())
     print(
         f"H = {args.hosts} hosts, L = {args.leases} leases "
         f"(+ {args.past} finished; --load {args.load}); state: {state_dir}"
     )
-    print(f"load average before: {load_average()}")
+    print(f"load average before: {harness.load_average()}")
 
     CONF(["--config-file", config_path], project="climate")
     os.makedirs(CONF.state_path, exist_ok=True)
@@ -853,10 +733,7 @@ def main():
     database = os.path.join(state_dir, "climate.sqlite")
     print(f"database: {os.path.getsize(database) / 2**20:.1f} MiB")
 
-    log_path = os.path.join(state_dir, "climate-all.log")
-    server = Service(config_path, log_path)
-    try:
-        server.wait_ready(base + "/")
+    with harness.running(state_dir, config_path, base, timeout=120) as server:
         print(f"climate-all pid {server.process.pid} on {base}")
         with requests.Session() as session:
             cpu_before = server.cpu_seconds()
@@ -864,22 +741,18 @@ def main():
                 session, base, args.creates, args.warmup, rng
             )
             cpu_after = server.cpu_seconds()
-    except BaseException:
-        print(server.log_tail(), file=sys.stderr)
-        print(f"state directory kept: {state_dir}", file=sys.stderr)
-        raise
-    finally:
-        server.stop()
 
     timed = sum(len(v) for v in by_status.values())
     print(
         "\ncreate, 1-4 hosts with property filters, HTTP POST "
         "(goal p95 <= 25 ms at H=1000, L=10000):"
     )
-    print(f"  all: {summary([t for v in by_status.values() for t in v])}")
+    every = [t for v in by_status.values() for t in v]
+    print(f"  all: {harness.summary(every, width=7)}")
     for status in sorted(by_status):
         share = len(by_status[status]) / timed * 100
-        print(f"  {status}: {summary(by_status[status])}  {share:5.1f} %")
+        line = harness.summary(by_status[status], width=7)
+        print(f"  {status}: {line}  {share:5.1f} %")
     if cpu_before is not None:
         per_create = (cpu_after - cpu_before) / (args.warmup + args.creates)
         print(
@@ -890,21 +763,19 @@ def main():
     if args.counted:
         statements = os.path.join(state_dir, "statements.log")
         open(statements, "w").close()
-        server = Service(
-            config_path, log_path, {db_engine.COUNT_SQL_ENV: statements}
-        )
-        try:
-            server.wait_ready(base + "/")
-            with requests.Session() as session:
-                results = count_statements(
-                    session, base, args.counted, rng, statements
-                )
-        except BaseException:
-            print(server.log_tail(), file=sys.stderr)
-            print(f"state directory kept: {state_dir}", file=sys.stderr)
-            raise
-        finally:
-            server.stop()
+        with (
+            harness.running(
+                state_dir,
+                config_path,
+                base,
+                env={db_engine.COUNT_SQL_ENV: statements},
+                timeout=120,
+            ),
+            requests.Session() as session,
+        ):
+            results = count_statements(
+                session, base, args.counted, rng, statements
+            )
         print(
             "\nSQL statements per create (second run, CLIMATE_COUNT_SQL; "
             "BEGIN and COMMIT count):"
@@ -915,7 +786,7 @@ def main():
             for sql in results[201][0][3]:
                 print(f"    [{category(sql)}] {sql[:150]}")
 
-    print(f"\nload average after: {load_average()}")
+    print(f"\nload average after: {harness.load_average()}")
     if args.keep:
         print(f"\nkept {state_dir}")
     else:

@@ -17,52 +17,26 @@ It prints figures; it never asserts on them.
 
 import argparse
 import datetime
-import math
 import os
-import platform
 import random
 import shutil
-import signal
-import socket
-import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 
+import harness  # bench/harness.py: the script's directory is on sys.path
 import requests
 
 import climate  # noqa: F401  (selects oslo.service's threading backend)
 from climate import conf as climate_conf
-from climate import context as climate_context
 from climate import rpc
 from climate.db import api as db_api
 from climate.db import migration
 from climate.manager import leases, rpcapi, service
 
 CONF = climate_conf.CONF
-PROJECT = "climate-project"  # [api] noauth_project_id's default
-USER = "climate-user"
-WIRE = "%Y-%m-%d %H:%M"
 
 
 # Set-up -------------------------------------------------------------------
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def write_config(state_dir, port):
-    path = os.path.join(state_dir, "climate.conf")
-    with open(path, "w") as config:
-        config.write(
-            f"[DEFAULT]\nstate_path = {state_dir}\n\n"
-            f"[api]\nhost = 127.0.0.1\nport = {port}\n"
-        )
-    return path
 
 
 def utcnow():
@@ -75,16 +49,7 @@ def future_window(rng, now, months=6):
         days=1, minutes=rng.randrange(months * 30 * 24 * 60)
     )
     end = start + datetime.timedelta(minutes=rng.randrange(60, 7 * 24 * 60))
-    return start.strftime(WIRE), end.strftime(WIRE)
-
-
-def member_context():
-    return climate_context.RequestContext(
-        user_id=USER,
-        project_id=PROJECT,
-        roles=["member", "reader"],
-        overwrite=False,
-    )
+    return start.strftime(harness.WIRE), end.strftime(harness.WIRE)
 
 
 def populate(count, rng, batch=1000):
@@ -94,7 +59,7 @@ def populate(count, rng, batch=1000):
     one commit per ``batch`` leases instead of one per lease.
     """
     manager = leases.LeaseManager(plugins={})
-    context = member_context()
+    context = harness.member_context()
     now = utcnow()
     done = 0
     while done < count:
@@ -112,85 +77,7 @@ def populate(count, rng, batch=1000):
         done = min(count, done + batch)
 
 
-class Service:
-    """``climate-all`` as a child process, stopped by its PID."""
-
-    def __init__(self, config_path, log_path):
-        executable = os.path.join(
-            os.path.dirname(sys.executable), "climate-all"
-        )
-        self._log = open(log_path, "wb")
-        self.log_path = log_path
-        self.process = subprocess.Popen(
-            [executable, "--config-file", config_path],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_ready(self, url, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"climate-all exited with {self.process.returncode}:\n"
-                    + self.log_tail()
-                )
-            try:
-                if requests.get(url, timeout=1).status_code == 300:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"{url} did not answer within {timeout} s")
-
-    def cpu_seconds(self):
-        """CPU time (user + system) the service has used so far, or None."""
-        try:
-            with open(f"/proc/{self.process.pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def log_tail(self, chars=3000):
-        with open(self.log_path, errors="replace") as log:
-            return log.read()[-chars:]
-
-    def stop(self, timeout=15):
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self._log.close()
-
-
-def load_average():
-    """Other work on the machine skews latencies; say how much there was."""
-    try:
-        return " ".join(f"{load:.2f}" for load in os.getloadavg())
-    except OSError:
-        return "unknown"
-
-
 # Measurements -------------------------------------------------------------
-
-
-def percentile(sorted_values, pct):
-    """Nearest-rank percentile of an ascending list."""
-    rank = max(1, math.ceil(pct / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
-def summary(values, pcts):
-    values = sorted(values)
-    parts = [
-        f"{name} {percentile(values, pct) * 1000:8.2f} ms"
-        for name, pct in pcts
-    ]
-    return "  ".join(parts) + f"   (n={len(values)})"
 
 
 def time_to_active(session, base, count, poll=0.005, timeout=10.0):
@@ -202,7 +89,7 @@ def time_to_active(session, base, count, poll=0.005, timeout=10.0):
                 "name": f"now-{index:03d}",
                 "start_date": "now",
                 "end_date": (utcnow() + datetime.timedelta(days=1)).strftime(
-                    WIRE
+                    harness.WIRE
                 ),
             }
         }
@@ -259,7 +146,7 @@ def create_latency_in_process(count, rng, warmup):
     manager.start()
     try:
         api = rpcapi.ManagerAPI()
-        context = member_context()
+        context = harness.member_context()
         now = utcnow()
         latencies = []
         for index in range(warmup + count):
@@ -330,17 +217,13 @@ def main():
     args = parse_args()
     rng = random.Random(args.seed)
     state_dir = tempfile.mkdtemp(prefix="climate-bench-")
-    port = free_port()
-    config_path = write_config(state_dir, port)
+    port = harness.free_port()
+    config_path = harness.write_config(state_dir, port)
     base = f"http://127.0.0.1:{port}"
 
-    print(
-        f"machine: {os.cpu_count()} CPUs ({platform.machine()}), "
-        f"{platform.python_implementation()} {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}, {platform.platform()}"
-    )
+    print(harness.machine())
     print(f"existing leases: N = {args.existing}; state: {state_dir}")
-    print(f"load average before: {load_average()}")
+    print(f"load average before: {harness.load_average()}")
 
     CONF(["--config-file", config_path], project="climate")
     os.makedirs(CONF.state_path, exist_ok=True)
@@ -353,9 +236,7 @@ def main():
         f"(+{3 * args.existing} events) in {time.perf_counter() - began:.1f} s"
     )
 
-    server = Service(config_path, os.path.join(state_dir, "climate-all.log"))
-    try:
-        server.wait_ready(base + "/")
+    with harness.running(state_dir, config_path, base) as server:
         print(f"climate-all pid {server.process.pid} on {base}")
         with requests.Session() as session:
             posts, actives, failures = time_to_active(
@@ -365,7 +246,7 @@ def main():
             if actives:
                 print(
                     "  "
-                    + summary(
+                    + harness.summary(
                         actives,
                         [("min", 0), ("p50", 50), ("p95", 95), ("max", 100)],
                     )
@@ -374,7 +255,9 @@ def main():
                 print(f"  lease {lease_id} still {status} after 10 s")
             print(
                 "  its POST alone: "
-                + summary(posts, [("p50", 50), ("p95", 95), ("max", 100)])
+                + harness.summary(
+                    posts, [("p50", 50), ("p95", 95), ("max", 100)]
+                )
             )
 
             cpu_before = server.cpu_seconds()
@@ -386,13 +269,7 @@ def main():
                 "\ncreate, future reservation-less lease, HTTP POST "
                 "(goal p95 <= 10 ms):"
             )
-            print(
-                "  "
-                + summary(
-                    latencies,
-                    [("p50", 50), ("p95", 95), ("p99", 99), ("max", 100)],
-                )
-            )
+            print("  " + harness.summary(latencies))
             if cpu_before is not None:
                 per_create = (cpu_after - cpu_before) / (
                     args.warmup + args.creates
@@ -401,28 +278,15 @@ def main():
                     f"  service CPU per create: {per_create * 1000:.2f} ms "
                     "(user + system, from /proc)"
                 )
-    except BaseException:
-        if server.process.poll() is not None:
-            print(server.log_tail(), file=sys.stderr)
-        print(f"state directory kept: {state_dir}", file=sys.stderr)
-        raise
-    finally:
-        server.stop()
 
     if args.in_process:
         db_api.dispose()
         latencies = create_latency_in_process(args.creates, rng, args.warmup)
         print("\ncreate through climate.manager.rpcapi, in process, no HTTP:")
-        print(
-            "  "
-            + summary(
-                latencies,
-                [("p50", 50), ("p95", 95), ("p99", 99), ("max", 100)],
-            )
-        )
+        print("  " + harness.summary(latencies))
     db_api.dispose()
 
-    print(f"\nload average after: {load_average()}")
+    print(f"\nload average after: {harness.load_average()}")
     if args.keep:
         print(f"\nkept {state_dir}")
     else:

@@ -37,8 +37,17 @@ class WaitTimeout(ClientException):
     """A lease waited for did not start in the time given."""
 
 
+#: Status code -> the HTTPError subclass for it, filled as each is defined.
+_BY_CODE = {}
+
+
 class HTTPError(ClientException):
     """The server answered with an error status.
+
+    A subclass for one status gives it with its bases, as in
+    ``class NotFound(HTTPError, code=404)``: ``from_response`` raises it for
+    that code, and its ``default_name`` is its class name unless ``name=``
+    says otherwise.
 
     :ivar code: the HTTP status code.
     :ivar message: the server's ``error_message``.
@@ -50,6 +59,13 @@ class HTTPError(ClientException):
 
     code = 500
     default_name = "HTTPError"
+
+    def __init_subclass__(cls, code=None, name=None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code
+            cls.default_name = name or cls.__name__
+            _BY_CODE[code] = cls
 
     def __init__(self, message, code=None, name=None, request_id=None):
         # Errors the client finds itself (a name matching no lease) give no
@@ -69,83 +85,40 @@ class HTTPError(ClientException):
         return text
 
 
-class BadRequest(HTTPError):
+class BadRequest(HTTPError, code=400):
     """400: the request is invalid (a bad date, field or query)."""
 
-    code = 400
-    default_name = "BadRequest"
 
-
-class Unauthorized(HTTPError):
+class Unauthorized(HTTPError, code=401):
     """401: no valid token."""
 
-    code = 401
-    default_name = "Unauthorized"
 
-
-class Forbidden(HTTPError):
+class Forbidden(HTTPError, code=403):
     """403: the policy does not allow it (hosts are admins')."""
 
-    code = 403
-    default_name = "Forbidden"
 
-
-class NotFound(HTTPError):
+class NotFound(HTTPError, code=404):
     """404: no such lease, host, reservation or property."""
 
-    code = 404
-    default_name = "NotFound"
 
-
-class MethodNotAllowed(HTTPError):
+class MethodNotAllowed(HTTPError, code=405):
     """405: the path does not take that method."""
 
-    code = 405
-    default_name = "MethodNotAllowed"
 
-
-class Conflict(HTTPError):
+class Conflict(HTTPError, code=409):
     """409: not enough capacity, a name taken, a host in use..."""
 
-    code = 409
-    default_name = "Conflict"
 
-
-class RequestEntityTooLarge(HTTPError):
+class RequestEntityTooLarge(HTTPError, code=413, name="RequestTooLarge"):
     """413: the body is over the service's limit."""
 
-    code = 413
-    default_name = "RequestTooLarge"
 
-
-class InternalServerError(HTTPError):
+class InternalServerError(HTTPError, code=500, name="InternalError"):
     """500: the service failed; see its logs by request id."""
 
-    code = 500
-    default_name = "InternalError"
 
-
-class ServiceUnavailable(HTTPError):
+class ServiceUnavailable(HTTPError, code=503):
     """503: the service (or its manager) did not answer."""
-
-    code = 503
-    default_name = "ServiceUnavailable"
-
-
-_BY_CODE = {
-    cls.code: cls
-    for cls in (
-        BadRequest,
-        Unauthorized,
-        Forbidden,
-        NotFound,
-        MethodNotAllowed,
-        Conflict,
-        RequestEntityTooLarge,
-        InternalServerError,
-        ServiceUnavailable,
-    )
-}
 
 
 def from_response(status_code, body, request_id=None, reason=None):

@@ -1,28 +1,41 @@
-"""etc/climate.conf is what oslo-config-generator makes of the options."""
+"""The checked-in samples are what the oslo generators make of the code:
+etc/climate.conf of the options, etc/policy.yaml.sample of the policies."""
 
 import os
 import subprocess
 import sys
 
+import pytest
+
 from climate.conf import opts, service_credentials
 from tests import helpers
 
-GENERATOR_CONF = os.path.join(
-    helpers.ROOT, "etc", "climate-config-generator.conf"
+
+@pytest.mark.parametrize(
+    ("generator", "generator_conf", "sample"),
+    [
+        (
+            "oslo-config-generator",
+            "etc/climate-config-generator.conf",
+            "etc/climate.conf",
+        ),
+        (
+            "oslopolicy-sample-generator",
+            "etc/climate-policy-generator.conf",
+            "etc/policy.yaml.sample",
+        ),
+    ],
+    ids=["config", "policy"],
 )
-SAMPLE = os.path.join(helpers.ROOT, "etc", "climate.conf")
-
-
-def test_checked_in_sample_is_current(tmp_path):
-    generated = tmp_path / "climate.conf"
-    generator = os.path.join(
-        os.path.dirname(sys.executable), "oslo-config-generator"
-    )
+def test_checked_in_sample_is_current(
+    tmp_path, generator, generator_conf, sample
+):
+    generated = tmp_path / os.path.basename(sample)
     subprocess.run(
         [
-            generator,
+            os.path.join(os.path.dirname(sys.executable), generator),
             "--config-file",
-            GENERATOR_CONF,
+            os.path.join(helpers.ROOT, generator_conf),
             "--output-file",
             str(generated),
         ],
@@ -30,11 +43,10 @@ def test_checked_in_sample_is_current(tmp_path):
         capture_output=True,
         cwd=helpers.ROOT,
     )
-    with open(SAMPLE) as checked_in:
+    with open(os.path.join(helpers.ROOT, sample)) as checked_in:
         assert generated.read_text() == checked_in.read(), (
-            "etc/climate.conf is stale: regenerate it with "
-            "oslo-config-generator --config-file "
-            "etc/climate-config-generator.conf"
+            f"{sample} is stale: regenerate it with "
+            f"{generator} --config-file {generator_conf}"
         )
 
 
@@ -44,34 +56,3 @@ def test_every_option_has_help():
             continue  # keystoneauth1's own options, and its own help
         for opt in group_opts:
             assert opt.help and len(opt.help) > 20, (group, opt.name)
-
-
-POLICY_GENERATOR_CONF = os.path.join(
-    helpers.ROOT, "etc", "climate-policy-generator.conf"
-)
-POLICY_SAMPLE = os.path.join(helpers.ROOT, "etc", "policy.yaml.sample")
-
-
-def test_checked_in_policy_sample_is_current(tmp_path):
-    generated = tmp_path / "policy.yaml"
-    generator = os.path.join(
-        os.path.dirname(sys.executable), "oslopolicy-sample-generator"
-    )
-    subprocess.run(
-        [
-            generator,
-            "--config-file",
-            POLICY_GENERATOR_CONF,
-            "--output-file",
-            str(generated),
-        ],
-        check=True,
-        capture_output=True,
-        cwd=helpers.ROOT,
-    )
-    with open(POLICY_SAMPLE) as checked_in:
-        assert generated.read_text() == checked_in.read(), (
-            "etc/policy.yaml.sample is stale: regenerate it with "
-            "oslopolicy-sample-generator --config-file "
-            "etc/climate-policy-generator.conf"
-        )
