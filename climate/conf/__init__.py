@@ -6,27 +6,9 @@ Importing this package registers every group on the global ``cfg.CONF``
 
 from oslo_config import cfg
 
-from climate.conf import (
-    api,
-    compute,
-    database,
-    default,
-    enforcement,
-    hosts,
-    manager,
-    service_credentials,
-)
+from climate.conf import opts
 
 CONF = cfg.CONF
 
-for _module in (
-    default,
-    api,
-    database,
-    manager,
-    compute,
-    hosts,
-    enforcement,
-    service_credentials,
-):
+for _module in opts.MODULES:
     _module.register_opts(CONF)

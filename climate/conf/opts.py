@@ -11,7 +11,8 @@ from climate.conf import (
     service_credentials,
 )
 
-_MODULES = (
+#: Every option module, one per group.
+MODULES = (
     default,
     api,
     database,
@@ -26,7 +27,7 @@ _MODULES = (
 def list_opts():
     """Return ``[(group, [opts])]`` for every group Climate defines."""
     merged = {}
-    for module in _MODULES:
+    for module in MODULES:
         for group, opts in module.list_opts().items():
             merged.setdefault(group, []).extend(opts)
     return [(group, opts) for group, opts in merged.items()]
