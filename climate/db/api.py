@@ -260,10 +260,9 @@ def lease_usage(project_id, start, end):
 
     Returns its leases overlapping the window that are not TERMINATED, as
     ``{"id", "start_date", "end_date", "hosts"}`` (``hosts``: how many
-    hosts their reservations hold).  Inside ``writer()`` on PostgreSQL this
-    first takes a lock on the project, held until the transaction ends, so
-    two writes of one project's leases check their limits one after the
-    other.
+    hosts their reservations hold).  Inside ``writer()`` this first takes
+    a lock on the project, held until the transaction ends, so two writes
+    of one project's leases check their limits one after the other.
     """
     hosts = (
         sa.select(sa.func.count(models.ComputeHostAllocation.id))
@@ -287,11 +286,7 @@ def lease_usage(project_id, start, end):
         models.Lease.end_date > start,
     )
     with reader() as session:
-        if engine.backend_name() == "postgresql":
-            session.execute(
-                sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-                {"key": f"climate-usage:{project_id}"},
-            )
+        engine.lock_key(session, f"climate-usage:{project_id}")
         return [row._asdict() for row in session.execute(query)]
 
 

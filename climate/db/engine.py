@@ -18,12 +18,14 @@ name of the thread that sent it, a tab, and the SQL text on one line (see
 
 import contextlib
 import contextvars
+import hashlib
 import os
 import threading
 
 import sqlalchemy as sa
 from oslo_config import cfg
 from sqlalchemy import event, orm
+from sqlalchemy import exc as sa_exc
 
 CONF = cfg.CONF
 
@@ -68,6 +70,8 @@ class _Engines:
             }
             self.writer = sa.create_engine(url, **kwargs)
             self.reader = self.writer
+            if parsed.get_backend_name() == "mysql":
+                event.listen(self.writer.pool, "checkin", _release_named_locks)
         self.url = url
         log_path = os.environ.get(COUNT_SQL_ENV)
         if log_path:
@@ -189,3 +193,46 @@ def is_deadlock(error):
         return True
     args = getattr(orig, "args", ())
     return bool(args) and args[0] == _MYSQL_DEADLOCK
+
+
+_NAMED_LOCKS = "climate_named_locks"
+
+
+def lock_key(session, key):
+    """Take a lock named ``key`` until the transaction ends.
+
+    Serializes writers that must see each other's rows though they touch
+    no common row (two creates of one project checking its limits).
+    PostgreSQL has transaction-scoped advisory locks; MariaDB's named locks
+    belong to the connection, so they are released when the connection
+    goes back to the pool, right after the transaction.  SQLite's single
+    writer needs none.
+    """
+    backend = session.bind.dialect.name
+    if backend == "postgresql":
+        session.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+            {"key": key},
+        )
+    elif backend == "mysql":
+        connection = session.connection()
+        # GET_LOCK names are at most 64 characters.
+        name = hashlib.sha256(key.encode()).hexdigest()[:64]
+        got = connection.execute(
+            sa.text("SELECT GET_LOCK(:name, :timeout)"),
+            {"name": name, "timeout": CONF.database.sqlite_busy_timeout},
+        ).scalar()
+        connection.info[_NAMED_LOCKS] = True
+        if got != 1:
+            raise sa_exc.OperationalError(
+                "GET_LOCK", {"name": name}, TimeoutError(key)
+            )
+
+
+def _release_named_locks(dbapi_connection, record):
+    if record.info.pop(_NAMED_LOCKS, False):
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("DO RELEASE_ALL_LOCKS()")
+        finally:
+            cursor.close()
