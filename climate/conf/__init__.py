@@ -14,6 +14,7 @@ from climate.conf import (
     enforcement,
     hosts,
     manager,
+    nova,
     service_credentials,
 )
 
@@ -27,6 +28,7 @@ for _module in (
     compute,
     hosts,
     enforcement,
+    nova,
     service_credentials,
 ):
     _module.register_opts(CONF)

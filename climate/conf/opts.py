@@ -8,6 +8,7 @@ from climate.conf import (
     enforcement,
     hosts,
     manager,
+    nova,
     service_credentials,
 )
 
@@ -19,6 +20,7 @@ _MODULES = (
     compute,
     hosts,
     enforcement,
+    nova,
     service_credentials,
 )
 
