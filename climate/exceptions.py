@@ -142,6 +142,10 @@ class HostPropertyNotFound(NotFound):
     msg_fmt = "No host has a property named %(name)r"
 
 
+class HypervisorNotFound(HostNotFound):
+    msg_fmt = "Nova has no hypervisor named %(name)r"
+
+
 class HostPoolNotFound(NotFound):
     msg_fmt = "Host pool %(name)s could not be found"
 
@@ -196,6 +200,20 @@ class ExternalServiceUnavailable(ClimateException):
         "The usage enforcement service could not check this request; "
         "nothing was changed.  Try again later, or ask the operator."
     )
+    code = 503
+
+
+class ComputeError(ClimateException):
+    """Nova refused or failed a call in a way Climate did not expect."""
+
+    msg_fmt = "Compute service error: %(reason)s"
+    code = 502
+
+
+class ComputeUnavailable(ComputeError):
+    """Nova could not be reached, or kept answering 5xx, after retries."""
+
+    msg_fmt = "Compute service unavailable: %(reason)s"
     code = 503
 
 

@@ -11,7 +11,9 @@ compute_opts = [
         help="Compute driver of the physical:host plugin, by entry point "
         "name in the climate.compute.drivers group: 'local' keeps the host "
         "inventory and host pools in Climate's own database (the embedded "
-        "default, and the answer for sites without Nova).",
+        "default, and the answer for sites without Nova); 'nova' keeps "
+        "them as host aggregates in Nova, through the manager's "
+        "[service_credentials] (see the [nova] group).",
     ),
     cfg.StrOpt(
         "freepool_name",

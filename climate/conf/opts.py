@@ -8,6 +8,7 @@ from climate.conf import (
     enforcement,
     hosts,
     manager,
+    nova,
     service_credentials,
 )
 
@@ -20,6 +21,7 @@ MODULES = (
     compute,
     hosts,
     enforcement,
+    nova,
     service_credentials,
 )
 

@@ -102,15 +102,35 @@ class PhysicalHostPlugin(base.ResourcePlugin):
     def on_start(self, lease, reservation):
         hosts = _hostnames(reservation)
         pool = reservation["id"]
-        self._driver.ensure_pool(pool, {OWNER_KEY: lease["project_id"]})
-        self._driver.add_hosts(pool, hosts)
-        self._driver.remove_hosts(CONF.compute.freepool_name, hosts)
+        try:
+            self._driver.ensure_pool(pool, {OWNER_KEY: lease["project_id"]})
+            self._driver.add_hosts(pool, hosts)
+            self._driver.remove_hosts(CONF.compute.freepool_name, hosts)
+        except Exception:
+            # Leave no host half-moved while the event waits for its
+            # retry (or gives up): back to the free pool, best effort.
+            self._undo_start(pool, hosts)
+            raise
         LOG.info(
             "reservation %s: hosts %s handed to project %s",
             pool,
             ", ".join(hosts),
             lease["project_id"],
         )
+
+    def _undo_start(self, pool, hosts):
+        try:
+            self._driver.ensure_pool(CONF.compute.freepool_name, {})
+            self._driver.add_hosts(CONF.compute.freepool_name, hosts)
+            self._driver.delete_pool(pool)
+        except Exception as exc:
+            LOG.warning(
+                "reservation %s: could not put hosts %s back in the free "
+                "pool after a failed start (%s); the next attempt will retry",
+                pool,
+                ", ".join(hosts),
+                exc,
+            )
 
     def on_end(self, lease, reservation):
         hosts = _hostnames(reservation)

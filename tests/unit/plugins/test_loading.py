@@ -5,6 +5,7 @@ import oslo_messaging
 import pytest
 
 from climate import context, exceptions, plugins
+from climate.common import service_auth
 from climate.manager import rpcapi, service
 from climate.plugins import base
 
@@ -95,3 +96,15 @@ def test_manager_starts_with_the_configured_plugins(database, config):
         manager.stop()
     with pytest.raises(oslo_messaging.MessagingTimeout):
         rpcapi.ManagerAPI().list_leases(_admin(), {})
+
+
+def test_manager_with_the_nova_driver_refuses_to_start_without_credentials(
+    database, config
+):
+    service_auth.reset()
+    config.config(plugins=["physical.host.plugin"], group="manager")
+    config.config(driver="nova", group="compute")
+    with pytest.raises(exceptions.ConfigurationError) as info:
+        service.ManagerService()
+    assert "[service_credentials] auth_type is not set" in (info.value.message)
+    service_auth.reset()

@@ -1,0 +1,340 @@
+"""The ``nova`` compute driver: host inventory and pools in Nova.
+
+Hosts are described from Nova's hypervisors, pools are host aggregates
+(the free pool, and one aggregate per active reservation named after its
+id), and at a lease's end the servers left on its hosts are deleted or
+shelved.  Every call goes through one keystoneauth1 adapter on the
+manager's own session (``[service_credentials]``), so tokens are shared
+and renewed by keystoneauth1, and connection errors and 5xx answers are
+retried there with backoff.
+"""
+
+import json
+import time
+
+from keystoneauth1 import adapter as ks_adapter
+from keystoneauth1 import exceptions as ks_exceptions
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from climate import exceptions
+from climate.common import service_auth
+from climate.compute import base, local
+
+CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
+
+#: 2.37 boots with "networks": "none"; 2.53 filters hypervisors by
+#: hostname and lists services by UUID; hypervisor details keep vcpus,
+#: memory_mb and local_gb until 2.88.
+MICROVERSION = "2.53"
+TRANSIENT = [500, 502, 503, 504]
+#: Marks the free pool's aggregate for the scheduler filter.
+FREEPOOL_KEY = "climate:freepool"
+#: on_end policies: what happens to servers left on a host at lease end.
+POLICIES = ("default", "delete", "shelve")
+# Server states that no longer hold the host (shelve policy).
+_OFF_HOST = {"SHELVED_OFFLOADED"}
+_POLL = 1.0
+
+
+class NovaDriver(base.ComputeDriver):
+    """Keeps the host pools as Nova host aggregates.
+
+    Built when the manager loads the physical:host plugin, so missing
+    service credentials stop the manager at start with the option's name.
+    """
+
+    def __init__(self, session=None):
+        conf = CONF.nova
+        if session is None:
+            session = service_auth.get_session()
+        if CONF.service_credentials.auth_type == "none" and (
+            not conf.endpoint_override
+        ):
+            raise exceptions.ConfigurationError(
+                reason="[nova] endpoint_override is not set: without "
+                "Keystone ([service_credentials] auth_type = none) there "
+                "is no catalog to find the Compute API in"
+            )
+        self._api = ks_adapter.Adapter(
+            session=session,
+            service_type="compute",
+            interface=conf.interface,
+            region_name=conf.region_name,
+            endpoint_override=conf.endpoint_override,
+            default_microversion=MICROVERSION,
+            additional_headers=dict(conf.additional_headers),
+            connect_retries=conf.retries,
+            status_code_retries=conf.retries,
+            retriable_status_codes=TRANSIENT,
+            raise_exc=False,
+        )
+        # Hypervisor hostname -> compute service host (aggregates and
+        # server listings speak of the latter).
+        self._service_hosts = {}
+
+    # Inventory --------------------------------------------------------------
+
+    def describe_host(self, name, values):
+        given = sorted(v for v in values if values[v] is not None)
+        if given:
+            raise exceptions.InvalidInput(
+                reason=f"{', '.join(given)} come(s) from Nova with the nova "
+                "compute driver and cannot be given"
+            )
+        hypervisor = self._hypervisor(name)
+        host = hypervisor["service"]["host"]
+        self._service_hosts[name] = host
+        servers = self._servers_on(host)
+        if servers:
+            raise exceptions.HostInUse(
+                reason=f"host {name} runs {len(servers)} server(s) "
+                f"({', '.join(s['id'] for s in servers[:3])}); only a host "
+                "without servers can be made reservable"
+            )
+        cpu_info = hypervisor.get("cpu_info")
+        if not isinstance(cpu_info, str):
+            cpu_info = json.dumps(cpu_info or {}, sort_keys=True)
+        return {
+            "vcpus": local._integer("vcpus", hypervisor.get("vcpus")),
+            "memory_mb": local._integer(
+                "memory_mb", hypervisor.get("memory_mb")
+            ),
+            "local_gb": local._integer("local_gb", hypervisor.get("local_gb")),
+            "hypervisor_type": hypervisor.get("hypervisor_type"),
+            "hypervisor_version": local._integer(
+                "hypervisor_version", hypervisor.get("hypervisor_version")
+            ),
+            "cpu_info": cpu_info,
+            "availability_zone": self._zone(host),
+            "service_name": host,
+        }
+
+    def _hypervisor(self, name):
+        found = self._call(
+            "GET",
+            "/os-hypervisors/detail",
+            params={"hypervisor_hostname_pattern": name},
+            absent=True,
+        )
+        # The pattern is a substring match: keep the exact name.
+        for hypervisor in (found or {}).get("hypervisors", []):
+            if hypervisor["hypervisor_hostname"] == name:
+                return hypervisor
+        raise exceptions.HypervisorNotFound(name=name)
+
+    def _zone(self, host):
+        found = self._call(
+            "GET",
+            "/os-services",
+            params={"host": host, "binary": "nova-compute"},
+        )
+        for service in found.get("services", []):
+            return service.get("zone")
+        return None
+
+    def _host(self, name):
+        """The compute service host of hypervisor ``name``."""
+        if name not in self._service_hosts:
+            try:
+                self._service_hosts[name] = self._hypervisor(name)["service"][
+                    "host"
+                ]
+            except exceptions.HypervisorNotFound:
+                return name  # gone from Nova: the names usually agree
+        return self._service_hosts[name]
+
+    # Pools -------------------------------------------------------------------
+
+    def ensure_pool(self, name, metadata):
+        metadata = dict(metadata)
+        zone = None
+        if name == CONF.compute.freepool_name:
+            metadata[FREEPOOL_KEY] = "true"
+        elif CONF.nova.availability_zone_prefix:
+            zone = CONF.nova.availability_zone_prefix + name
+        aggregate = self._aggregate(name)
+        if aggregate is None:
+            body = {"name": name, "availability_zone": zone}
+            created = self._call(
+                "POST",
+                "/os-aggregates",
+                json={"aggregate": body},
+                conflict_ok=True,
+            )
+            # A conflict is another manager creating it at the same time.
+            aggregate = (created or {}).get("aggregate") or self._aggregate(
+                name
+            )
+        missing = {
+            key: value
+            for key, value in metadata.items()
+            if (aggregate.get("metadata") or {}).get(key) != value
+        }
+        if missing:
+            self._action(aggregate, {"set_metadata": {"metadata": missing}})
+
+    def delete_pool(self, name):
+        aggregate = self._aggregate(name)
+        if aggregate is None:
+            return
+        for host in aggregate.get("hosts") or []:
+            self._action(
+                aggregate, {"remove_host": {"host": host}}, absent=True
+            )
+        self._call("DELETE", f"/os-aggregates/{aggregate['id']}", absent=True)
+
+    def add_hosts(self, pool, hostnames):
+        aggregate = self._aggregate(pool)
+        if aggregate is None:
+            raise exceptions.HostPoolNotFound(name=pool)
+        for name in hostnames:
+            host = self._host(name)
+            if host in (aggregate.get("hosts") or []):
+                continue
+            answer = self._action(
+                aggregate, {"add_host": {"host": host}}, conflict_ok=True
+            )
+            if answer is None:
+                # 409: already a member (fine), or Nova refuses the move.
+                aggregate = self._aggregate(pool) or aggregate
+                if host not in (aggregate.get("hosts") or []):
+                    raise exceptions.HostInUse(
+                        reason=f"Nova refuses to add host {name} to "
+                        f"aggregate {pool}: {self._last_error}"
+                    )
+
+    def remove_hosts(self, pool, hostnames):
+        aggregate = self._aggregate(pool)
+        if aggregate is None:
+            return
+        members = aggregate.get("hosts") or []
+        for name in hostnames:
+            host = self._host(name)
+            if host in members:
+                self._action(
+                    aggregate, {"remove_host": {"host": host}}, absent=True
+                )
+
+    def _aggregate(self, name):
+        for aggregate in self._call("GET", "/os-aggregates")["aggregates"]:
+            if aggregate["name"] == name:
+                return aggregate
+        return None
+
+    def _action(self, aggregate, body, **kwargs):
+        return self._call(
+            "POST",
+            f"/os-aggregates/{aggregate['id']}/action",
+            json=body,
+            **kwargs,
+        )
+
+    # Lease end ---------------------------------------------------------------
+
+    def reclaim_hosts(self, hostnames, policy):
+        policy = policy or "default"
+        if policy not in POLICIES:
+            raise exceptions.InvalidInput(
+                reason=f"on_end policy {policy!r} is not one of "
+                f"{', '.join(POLICIES)}"
+            )
+        hosts = [self._host(name) for name in hostnames]
+        deadline = time.monotonic() + CONF.nova.reclaim_timeout
+        acted = set()
+        while True:
+            left = [
+                s
+                for host in hosts
+                for s in self._servers_on(host)
+                if s.get("status") not in _OFF_HOST
+            ]
+            if not left:
+                return
+            if time.monotonic() >= deadline:
+                raise exceptions.HostInUse(
+                    reason=f"{len(left)} server(s) still on host(s) "
+                    f"{', '.join(hostnames)} after "
+                    f"{CONF.nova.reclaim_timeout} s ({policy} policy)"
+                )
+            fresh = [s for s in left if s["id"] not in acted]
+            if not fresh:
+                time.sleep(_POLL)
+            for server in fresh:
+                if policy == "shelve":
+                    self._call(
+                        "POST",
+                        f"/servers/{server['id']}/action",
+                        json={"shelve": None},
+                        absent=True,
+                        conflict_ok=True,
+                    )
+                else:
+                    self._call(
+                        "DELETE", f"/servers/{server['id']}", absent=True
+                    )
+                acted.add(server["id"])
+                LOG.info(
+                    "server %s on host %s: %s at lease end",
+                    server["id"],
+                    server.get("OS-EXT-SRV-ATTR:host"),
+                    "shelved" if policy == "shelve" else "deleted",
+                )
+
+    def _servers_on(self, host):
+        servers = []
+        params = {"all_tenants": 1, "host": host}
+        while True:
+            page = self._call("GET", "/servers/detail", params=params)
+            servers.extend(page.get("servers", []))
+            if not page.get("servers_links"):
+                return servers
+            params = dict(params, marker=servers[-1]["id"])
+
+    # HTTP --------------------------------------------------------------------
+
+    _last_error = None
+
+    def _call(self, method, url, absent=False, conflict_ok=False, **kwargs):
+        """One Compute API call; returns the JSON body, or None.
+
+        :param absent: a 404 is success (None): what is gone is gone.
+        :param conflict_ok: a 409 is success (None): what exists exists.
+        :raises ComputeUnavailable: Nova unreachable, or 5xx after retries.
+        :raises ComputeError: any other unexpected answer.
+        """
+        try:
+            response = self._api.request(url, method, **kwargs)
+        except ks_exceptions.ConnectionError as exc:
+            raise exceptions.ComputeUnavailable(
+                reason=f"{method} {url}: {exc}"
+            )
+        except ks_exceptions.ClientException as exc:
+            # Authentication and catalog errors of the session.
+            raise exceptions.ComputeUnavailable(
+                reason=f"{method} {url}: {type(exc).__name__}: {exc}"
+            )
+        status = response.status_code
+        if status < 400:
+            return response.json() if response.content else {}
+        self._last_error = _message(response)
+        if (status == 404 and absent) or (status == 409 and conflict_ok):
+            return None
+        reason = f"{method} {url} answered {status}: {self._last_error}"
+        if status >= 500:
+            raise exceptions.ComputeUnavailable(reason=reason)
+        raise exceptions.ComputeError(reason=reason)
+
+
+def _message(response):
+    """Nova's error text: {"itemNotFound": {"message": ...}} and kin."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200] or response.reason
+    if isinstance(body, dict):
+        for fault in body.values():
+            if isinstance(fault, dict) and "message" in fault:
+                return fault["message"]
+    return str(body)[:200]

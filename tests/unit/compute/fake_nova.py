@@ -1,0 +1,217 @@
+"""A small fake of the Compute API on loopback, for the nova driver's
+HTTP layer: hypervisors, services, aggregates and servers kept in memory,
+with Nova's status codes for the cases the driver relies on.  It is not
+Nova: tests/services/test_nova.py runs against the real one."""
+
+import http.server
+import json
+import re
+import threading
+import urllib.parse
+import uuid
+
+
+class FakeNova:
+    """State and behaviour; ``url`` is the endpoint to configure."""
+
+    def __init__(self):
+        self.hypervisors = {}  # hostname -> dict
+        self.aggregates = {}  # id -> dict
+        self.servers = {}  # id -> dict
+        self.requests = []  # (method, path, headers)
+        self.fail_next = []  # status codes to answer before handling
+        self.fail_matching = None  # (method, path regex, status)
+        self.az_conflicts = set()  # hosts Nova refuses to move (409)
+        self.keep_servers = False  # deletes accepted but never done
+        self._next_id = 1
+        self._lock = threading.Lock()
+        self._server = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", 0), _handler(self)
+        )
+        self.url = f"http://127.0.0.1:{self._server.server_port}/v2.1"
+        threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        ).start()
+
+    def close(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+    def add_hypervisor(self, name, host=None, **extra):
+        self.hypervisors[name] = {
+            "id": str(uuid.uuid4()),
+            "hypervisor_hostname": name,
+            "service": {"host": host or name, "id": str(uuid.uuid4())},
+            "vcpus": 8,
+            "memory_mb": 16384,
+            "local_gb": 200,
+            "hypervisor_type": "fake",
+            "hypervisor_version": 1000,
+            "cpu_info": {"arch": "x86_64"},
+            **extra,
+        }
+
+    def add_server(self, host, status="ACTIVE"):
+        server_id = str(uuid.uuid4())
+        self.servers[server_id] = {
+            "id": server_id,
+            "status": status,
+            "OS-EXT-SRV-ATTR:host": host,
+        }
+        return server_id
+
+    def pools(self):
+        return {
+            a["name"]: (a["metadata"], sorted(a["hosts"]), a["az"])
+            for a in self.aggregates.values()
+        }
+
+    def calls(self, method=None):
+        return [(m, p) for m, p, _ in self.requests if method in (None, m)]
+
+    # Request handling ---------------------------------------------------
+
+    def handle(self, method, path, query, body):
+        path = path.removeprefix("/v2.1")
+        with self._lock:
+            if self.fail_next:
+                return self.fail_next.pop(0), {
+                    "computeFault": {"message": "injected", "code": 500}
+                }
+            if self.fail_matching:
+                m, pattern, status = self.fail_matching
+                if m == method and re.fullmatch(pattern, path):
+                    return status, {"computeFault": {"message": "injected"}}
+            return self._route(method, path, query, body)
+
+    def _route(self, method, path, query, body):
+        if path == "/os-hypervisors/detail":
+            pattern = query.get("hypervisor_hostname_pattern", "")
+            found = [h for n, h in self.hypervisors.items() if pattern in n]
+            if not found:
+                return _error(404, f"No hypervisor matching '{pattern}'")
+            return 200, {"hypervisors": found}
+        if path == "/os-services":
+            return 200, {
+                "services": [
+                    {
+                        "host": query["host"],
+                        "zone": "nova",
+                        "binary": "nova-compute",
+                    }
+                ]
+            }
+        if path == "/servers/detail":
+            servers = [
+                s
+                for s in self.servers.values()
+                if s["OS-EXT-SRV-ATTR:host"] == query.get("host")
+            ]
+            return 200, {"servers": servers}
+        match = re.fullmatch(r"/servers/([^/]+)(/action)?", path)
+        if match:
+            server = self.servers.get(match.group(1))
+            if server is None:
+                return _error(404, "Instance could not be found")
+            if method == "DELETE":
+                if not self.keep_servers:
+                    del self.servers[server["id"]]
+                return 204, None
+            if "shelve" in body:
+                server["status"] = "SHELVED_OFFLOADED"
+                server["OS-EXT-SRV-ATTR:host"] = None
+                return 202, None
+        if path == "/os-aggregates" and method == "GET":
+            return 200, {
+                "aggregates": [self._view(a) for a in self.aggregates.values()]
+            }
+        if path == "/os-aggregates" and method == "POST":
+            wanted = body["aggregate"]
+            if any(
+                a["name"] == wanted["name"] for a in self.aggregates.values()
+            ):
+                return _error(409, "Aggregate already exists")
+            aggregate = {
+                "id": self._next_id,
+                "name": wanted["name"],
+                "az": wanted.get("availability_zone"),
+                "metadata": {},
+                "hosts": [],
+            }
+            if aggregate["az"]:
+                aggregate["metadata"]["availability_zone"] = aggregate["az"]
+            self._next_id += 1
+            self.aggregates[aggregate["id"]] = aggregate
+            return 200, {"aggregate": self._view(aggregate)}
+        match = re.fullmatch(r"/os-aggregates/(\d+)(/action)?", path)
+        if match:
+            aggregate = self.aggregates.get(int(match.group(1)))
+            if aggregate is None:
+                return _error(404, "Aggregate could not be found")
+            if method == "DELETE":
+                if aggregate["hosts"]:
+                    return _error(400, "Host aggregate is not empty")
+                del self.aggregates[aggregate["id"]]
+                return 200, None
+            ((action, args),) = body.items()
+            if action == "set_metadata":
+                aggregate["metadata"].update(args["metadata"])
+            elif action == "add_host":
+                host = args["host"]
+                if host in aggregate["hosts"]:
+                    return _error(409, "Aggregate already has host")
+                if host in self.az_conflicts:
+                    return _error(409, "One or more hosts contain instances")
+                aggregate["hosts"].append(host)
+            elif action == "remove_host":
+                if args["host"] not in aggregate["hosts"]:
+                    return _error(404, "Aggregate has no host")
+                aggregate["hosts"].remove(args["host"])
+            return 200, {"aggregate": self._view(aggregate)}
+        return _error(404, f"no route {method} {path}")
+
+    @staticmethod
+    def _view(aggregate):
+        return {
+            "id": aggregate["id"],
+            "name": aggregate["name"],
+            "availability_zone": aggregate["az"],
+            "metadata": dict(aggregate["metadata"]),
+            "hosts": list(aggregate["hosts"]),
+        }
+
+
+def _error(status, message):
+    name = {404: "itemNotFound", 409: "conflictingRequest"}.get(
+        status, "badRequest"
+    )
+    return status, {name: {"message": message, "code": status}}
+
+
+def _handler(fake):
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _serve(self):
+            parsed = urllib.parse.urlsplit(self.path)
+            query = dict(urllib.parse.parse_qsl(parsed.query))
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            body = json.loads(raw) if raw else {}
+            fake.requests.append(
+                (self.command, parsed.path, dict(self.headers))
+            )
+            status, answer = fake.handle(
+                self.command, parsed.path, query, body
+            )
+            data = json.dumps(answer).encode() if answer is not None else b""
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_DELETE = do_PUT = _serve
+
+        def log_message(self, *args):
+            pass
+
+    return Handler

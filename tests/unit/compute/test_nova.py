@@ -1,0 +1,329 @@
+"""The ``nova`` compute driver (climate.compute.nova) over real HTTP to a
+fake Compute API on loopback (tests/unit/compute/fake_nova.py).  This
+tests the driver's HTTP layer; tests/services/test_nova.py runs it
+against a real Nova."""
+
+import socket
+import time
+
+import pytest
+
+from climate import compute, exceptions
+from climate.common import service_auth
+from climate.compute import nova
+from climate.plugins.hosts import plugin as host_plugin
+from tests.unit.compute import fake_nova
+
+GROUP = "service_credentials"
+
+
+@pytest.fixture
+def fake():
+    server = fake_nova.FakeNova()
+    server.add_hypervisor("compute1")
+    server.add_hypervisor("compute2.example.org", host="compute2")
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def settings(config, fake):
+    service_auth.reset()
+    config.config(auth_type="none", group=GROUP)
+    config.config(
+        endpoint_override=fake.url,
+        retries=1,
+        reclaim_timeout=3,
+        additional_headers={"X-Project-Id": "service", "X-Roles": "admin"},
+        group="nova",
+    )
+    yield config
+    service_auth.reset()
+
+
+@pytest.fixture
+def driver(settings):
+    return compute.load("nova")
+
+
+def test_nova_is_found_by_its_entry_point(driver):
+    assert isinstance(driver, nova.NovaDriver)
+
+
+def test_calls_carry_the_microversion_and_the_configured_headers(driver, fake):
+    driver.ensure_pool("freepool", {})
+    _, _, headers = fake.requests[-1]
+    assert headers["OpenStack-API-Version"] == "compute 2.53"
+    assert headers["X-Project-Id"] == "service"
+    assert headers["X-Roles"] == "admin"
+
+
+def test_one_session_is_shared_by_every_driver(settings):
+    first, second = compute.load("nova"), compute.load("nova")
+    assert first._api.session is second._api.session
+    assert first._api.session is service_auth.get_session()
+
+
+def test_missing_credentials_stop_the_driver_naming_the_option(config, fake):
+    service_auth.reset()
+    with pytest.raises(exceptions.ConfigurationError) as caught:
+        compute.load("nova")
+    assert "[service_credentials] auth_type is not set" in (
+        caught.value.message
+    )
+
+
+def test_no_keystone_without_an_endpoint_is_refused(config):
+    service_auth.reset()
+    config.config(auth_type="none", group=GROUP)
+    with pytest.raises(exceptions.ConfigurationError) as caught:
+        compute.load("nova")
+    assert "[nova] endpoint_override is not set" in caught.value.message
+    service_auth.reset()
+
+
+# describe_host -------------------------------------------------------------
+
+
+def test_a_host_is_described_from_its_hypervisor(driver):
+    assert driver.describe_host("compute2.example.org", {}) == {
+        "vcpus": 8,
+        "memory_mb": 16384,
+        "local_gb": 200,
+        "hypervisor_type": "fake",
+        "hypervisor_version": 1000,
+        "cpu_info": '{"arch": "x86_64"}',
+        "availability_zone": "nova",
+        "service_name": "compute2",
+    }
+
+
+def test_an_unknown_hypervisor_is_a_404_naming_it(driver):
+    with pytest.raises(exceptions.HypervisorNotFound) as caught:
+        driver.describe_host("compute9", {})
+    assert caught.value.code == 404
+    assert caught.value.message == "Nova has no hypervisor named 'compute9'"
+
+
+def test_a_substring_match_is_not_the_host(driver):
+    with pytest.raises(exceptions.HypervisorNotFound):
+        driver.describe_host("compute", {})
+
+
+def test_a_host_running_servers_is_refused_with_409(driver, fake):
+    server = fake.add_server("compute1")
+    with pytest.raises(exceptions.HostInUse) as caught:
+        driver.describe_host("compute1", {})
+    assert caught.value.code == 409
+    assert server in caught.value.message
+
+
+def test_inventory_values_come_from_nova_only(driver):
+    with pytest.raises(exceptions.InvalidInput) as caught:
+        driver.describe_host("compute1", {"vcpus": 4})
+    assert "vcpus" in caught.value.message
+
+
+# Pools --------------------------------------------------------------------
+
+
+def test_a_reservation_pool_gets_its_owner_and_zone(driver, fake):
+    driver.ensure_pool("r-1", {"climate:owner": "p1"})
+    assert fake.pools() == {
+        "r-1": (
+            {"availability_zone": "climate_r-1", "climate:owner": "p1"},
+            [],
+            "climate_r-1",
+        )
+    }
+
+
+def test_the_free_pool_is_marked_and_has_no_zone(driver, fake):
+    driver.ensure_pool("freepool", {})
+    assert fake.pools() == {
+        "freepool": ({"climate:freepool": "true"}, [], None)
+    }
+
+
+def test_an_empty_prefix_gives_no_zone(driver, fake, settings):
+    settings.config(availability_zone_prefix="", group="nova")
+    driver.ensure_pool("r-1", {"climate:owner": "p1"})
+    assert fake.pools()["r-1"][2] is None
+
+
+def test_pool_calls_are_idempotent(driver, fake):
+    for _ in range(2):
+        driver.ensure_pool("r-1", {"climate:owner": "p1"})
+        driver.add_hosts("r-1", ["compute1", "compute2.example.org"])
+    assert fake.pools()["r-1"][1] == ["compute1", "compute2"]
+    posts = fake.calls("POST")
+    assert posts.count(("POST", "/v2.1/os-aggregates")) == 1
+    for _ in range(2):
+        driver.remove_hosts("r-1", ["compute1"])
+    assert fake.pools()["r-1"][1] == ["compute2"]
+    for _ in range(2):
+        driver.delete_pool("r-1")
+    assert fake.pools() == {}
+    driver.remove_hosts("r-1", ["compute1"])
+
+
+def test_a_pool_created_meanwhile_is_success(driver, fake):
+    # Another manager creates it between our lookup and our create.
+    original = driver._aggregate
+    calls = []
+
+    def racing(name):
+        calls.append(name)
+        if len(calls) == 1:
+            fake.handle(
+                "POST",
+                "/v2.1/os-aggregates",
+                {},
+                {"aggregate": {"name": name}},
+            )
+            return None
+        return original(name)
+
+    driver._aggregate = racing
+    driver.ensure_pool("r-1", {"climate:owner": "p1"})
+    assert fake.pools()["r-1"][0]["climate:owner"] == "p1"
+
+
+def test_a_host_already_member_answering_409_is_success(driver, fake):
+    driver.ensure_pool("r-1", {})
+    driver.add_hosts("r-1", ["compute1"])
+    # Our first view is stale: Nova answers 409 "already has host".
+    real, views = driver._aggregate, []
+
+    def stale_once(name):
+        views.append(name)
+        return dict(real(name), hosts=[]) if len(views) == 1 else real(name)
+
+    driver._aggregate = stale_once
+    driver.add_hosts("r-1", ["compute1"])
+    assert ("POST", "/v2.1/os-aggregates/1/action") in fake.calls()
+    assert fake.pools()["r-1"][1] == ["compute1"]
+
+
+def test_nova_refusing_a_move_is_a_clear_conflict(driver, fake):
+    driver.ensure_pool("r-1", {})
+    fake.az_conflicts.add("compute1")
+    with pytest.raises(exceptions.HostInUse) as caught:
+        driver.add_hosts("r-1", ["compute1"])
+    assert caught.value.code == 409
+    assert "contain instances" in caught.value.message
+
+
+def test_adding_to_a_missing_pool_names_it(driver):
+    with pytest.raises(exceptions.HostPoolNotFound):
+        driver.add_hosts("r-404", ["compute1"])
+
+
+# Faults -------------------------------------------------------------------
+
+
+def test_a_transient_5xx_is_retried(driver, fake):
+    fake.fail_next = [503]
+    driver.ensure_pool("r-1", {})
+    assert "r-1" in fake.pools()
+
+
+def test_a_lasting_5xx_is_compute_unavailable(driver, fake):
+    fake.fail_next = [500, 502]
+    with pytest.raises(exceptions.ComputeUnavailable) as caught:
+        driver.ensure_pool("r-1", {})
+    assert caught.value.code == 503
+    assert "answered 502" in caught.value.message
+
+
+def test_an_unreachable_nova_is_compute_unavailable(settings):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.config(
+        endpoint_override=f"http://127.0.0.1:{port}/v2.1", group="nova"
+    )
+    driver = compute.load("nova")
+    started = time.monotonic()
+    with pytest.raises(exceptions.ComputeUnavailable):
+        driver.ensure_pool("r-1", {})
+    assert time.monotonic() - started >= 0.5  # one retry, backed off
+
+
+def test_another_4xx_is_a_compute_error(driver, fake):
+    fake.fail_next = [403]
+    with pytest.raises(exceptions.ComputeError) as caught:
+        driver.ensure_pool("r-1", {})
+    assert "answered 403" in caught.value.message
+
+
+# reclaim_hosts ------------------------------------------------------------
+
+
+def test_servers_left_are_deleted_by_default(driver, fake):
+    fake.add_server("compute1")
+    fake.add_server("compute2")
+    fake.add_server("compute3")
+    driver.reclaim_hosts(["compute1", "compute2.example.org"], "default")
+    assert [s["OS-EXT-SRV-ATTR:host"] for s in fake.servers.values()] == [
+        "compute3"
+    ]
+
+
+def test_servers_left_can_be_shelved(driver, fake):
+    server = fake.add_server("compute1")
+    driver.reclaim_hosts(["compute1"], "shelve")
+    assert fake.servers[server]["status"] == "SHELVED_OFFLOADED"
+
+
+def test_reclaim_waits_at_most_the_timeout(driver, fake, settings):
+    settings.config(reclaim_timeout=1, group="nova")
+    fake.keep_servers = True
+    fake.add_server("compute1")
+    started = time.monotonic()
+    with pytest.raises(exceptions.HostInUse) as caught:
+        driver.reclaim_hosts(["compute1"], None)
+    assert 1 <= time.monotonic() - started < 5
+    assert "still on host(s) compute1 after 1 s" in caught.value.message
+    assert len(fake.calls("DELETE")) == 1  # asked once, then waited
+
+
+def test_an_unknown_policy_is_refused(driver):
+    with pytest.raises(exceptions.InvalidInput):
+        driver.reclaim_hosts(["compute1"], "explode")
+
+
+# Through the physical:host plugin -----------------------------------------
+
+
+class _Plugin(host_plugin.PhysicalHostPlugin):
+    def __init__(self, driver):
+        self._driver = driver
+
+
+def test_a_failed_start_leaves_no_host_half_moved(driver, fake, monkeypatch):
+    driver.ensure_pool("freepool", {})
+    driver.add_hosts("freepool", ["compute1"])
+    monkeypatch.setattr(host_plugin, "_hostnames", lambda r: ["compute1"])
+    fake.fail_matching = (
+        "POST",
+        r"/os-aggregates/1/action",  # the free pool: remove_host fails
+        500,
+    )
+    plugin = _Plugin(driver)
+    with pytest.raises(exceptions.ComputeUnavailable):
+        plugin.on_start({"project_id": "p1"}, {"id": "r-1"})
+    fake.fail_matching = None
+    assert fake.pools() == {
+        "freepool": ({"climate:freepool": "true"}, ["compute1"], None)
+    }
+    # The retry then succeeds.
+    plugin.on_start({"project_id": "p1"}, {"id": "r-1"})
+    assert fake.pools()["freepool"][1] == []
+    assert fake.pools()["r-1"][1] == ["compute1"]
+    fake.add_server("compute1")
+    plugin.on_end({"project_id": "p1"}, {"id": "r-1", "on_end": "default"})
+    assert fake.pools() == {
+        "freepool": ({"climate:freepool": "true"}, ["compute1"], None)
+    }
+    assert fake.servers == {}
