@@ -17,6 +17,7 @@ from keystoneauth1 import loading as ks_loading
 from climate.common import service_auth
 from tests import helpers
 from tests.services import keystone_server
+from tests.services.conftest import unavailable
 
 pytestmark = pytest.mark.services
 
@@ -84,7 +85,7 @@ class Cloud:
 def cloud(tmp_path_factory):
     missing = keystone_server.available()
     if missing:
-        pytest.skip(missing)
+        unavailable(missing)
     workdir = tmp_path_factory.mktemp("keystone")
     keystone = keystone_server.KeystoneServer(
         workdir, token_expiration=TOKEN_LIFETIME
