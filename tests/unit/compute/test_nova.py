@@ -3,14 +3,17 @@ fake Compute API on loopback (tests/unit/compute/fake_nova.py).  This
 tests the driver's HTTP layer; tests/services/test_nova.py runs it
 against a real Nova."""
 
+import datetime
 import socket
 import time
 
 import pytest
 
-from climate import compute, exceptions
+from climate import compute, context, exceptions, plugins, states
 from climate.common import service_auth
 from climate.compute import nova
+from climate.db import api as db_api
+from climate.manager import events, leases
 from climate.plugins.hosts import plugin as host_plugin
 from tests.unit.compute import fake_nova
 
@@ -327,3 +330,48 @@ def test_a_failed_start_leaves_no_host_half_moved(driver, fake, monkeypatch):
         "freepool": ({"climate:freepool": "true"}, ["compute1"], None)
     }
     assert fake.servers == {}
+
+
+# Through the manager and its event loop ------------------------------------
+
+
+def test_nova_failing_during_start_ends_in_error_with_hosts_in_place(
+    settings, fake, database
+):
+    """Nova answers 500 on every attempt to take the host out of the free
+    pool: the start is retried up to [manager] event_max_attempts, then
+    the lease is ERROR with a reason, and no host is left half-moved."""
+    settings.config(driver="nova", group="compute")
+    settings.config(event_max_attempts=3, group="manager")
+    loaded = plugins.load(["physical.host.plugin"])
+    loaded["physical:host"].inventory.create({"name": "compute1"})
+    manager = leases.LeaseManager(loaded)
+    loop = events.EventLoop(events.EventHandler(loaded), "tests")
+    owner = context.RequestContext(
+        user_id="u1", project_id="p1", overwrite=False
+    )
+    lease = manager.create(
+        owner,
+        {
+            "name": "nova-down",
+            "start_date": "now",
+            "end_date": "2035-01-01 00:00",
+            "reservations": [
+                {"resource_type": "physical:host", "min": 1, "max": 1}
+            ],
+        },
+    )
+    fake.fail_matching = ("POST", r"/os-aggregates/1/action", 500)
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    for attempt in range(3):
+        # Each pass runs one attempt; the next is due after its backoff.
+        assert loop.run_once(now=now + datetime.timedelta(hours=attempt)) == 1
+    stored = db_api.lease_get(lease["id"])
+    assert stored["status"] == states.LeaseStatus.ERROR
+    assert "start_lease failed" in stored["status_reason"]
+    assert "after 3 attempts" in stored["status_reason"]
+    assert stored["reservations"][0]["status"] == "error"
+    fake.fail_matching = None
+    assert fake.pools() == {
+        "freepool": ({"climate:freepool": "true"}, ["compute1"], None)
+    }
