@@ -1,7 +1,8 @@
 """Dates as Climate reads, stores and writes them.
 
-Everything is UTC and stored naive.  Intervals are half-open ``[start, end)``
-and ``overlaps`` is the only overlap test in the code base.
+Everything is UTC and stored naive.  Intervals are half-open ``[start, end)``;
+the one overlap test of the code base is SQL, ``_overlapping`` in
+``climate/db/allocations.py``.
 """
 
 import datetime
@@ -98,11 +99,6 @@ def format_date(value):
 def format_timestamp(value):
     value = as_datetime(value)
     return value.strftime(API_TIMESTAMP_FORMAT) if value else None
-
-
-def overlaps(start_a, end_a, start_b, end_b):
-    """True if half-open ``[start_a, end_a)`` and ``[start_b, end_b)`` meet."""
-    return start_a < end_b and start_b < end_a
 
 
 def format_duration(delta):

@@ -157,25 +157,3 @@ def test_as_datetime():
 
 def test_format_and_parse_round_trip():
     assert dates.parse(dates.format_date(NOW), "start_date") == NOW
-
-
-A = dt(2030, 1, 1, 10)
-B = dt(2030, 1, 1, 12)
-C = dt(2030, 1, 1, 14)
-D = dt(2030, 1, 1, 16)
-
-
-@pytest.mark.parametrize(
-    "first,second,expected",
-    [
-        ((A, C), (B, D), True),  # partial overlap
-        ((A, D), (B, C), True),  # containment
-        ((A, B), (A, B), True),  # identical
-        ((A, B), (B, C), False),  # back to back: half-open
-        ((A, B), (C, D), False),  # apart
-        ((A, B + datetime.timedelta(seconds=1)), (B, C), True),
-    ],
-)
-def test_overlaps_is_half_open_and_symmetric(first, second, expected):
-    assert dates.overlaps(*first, *second) is expected
-    assert dates.overlaps(*second, *first) is expected
