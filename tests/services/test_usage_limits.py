@@ -19,17 +19,14 @@ pytestmark = pytest.mark.services
 WRITERS = 8
 
 
-def test_simultaneous_creates_respect_the_lease_limit(service_db, config):
-    config.config(
-        enabled_filters=["project_limits"],
-        max_leases_per_project=2,
-        group="enforcement",
-    )
+def _race_creates(project_id, writers):
+    """Start ``writers`` creates of one project at once, under the
+    configured enforcement filters; return "created"/"refused" each."""
     manager = leases.LeaseManager({}, enforcer=UsageEnforcer.from_config())
-    alice = context.RequestContext(
-        project_id="project-a", user_id="alice", overwrite=False
+    user = context.RequestContext(
+        project_id=project_id, user_id="user", overwrite=False
     )
-    start = threading.Barrier(WRITERS)
+    start = threading.Barrier(writers)
 
     def create(n):
         body = helpers.lease_body(
@@ -37,13 +34,22 @@ def test_simultaneous_creates_respect_the_lease_limit(service_db, config):
         )
         start.wait()
         try:
-            manager.create(alice, body)
+            manager.create(user, body)
         except exceptions.ProjectLimitExceeded:
             return "refused"
         return "created"
 
-    with concurrent.futures.ThreadPoolExecutor(WRITERS) as pool:
-        outcomes = list(pool.map(create, range(WRITERS)))
+    with concurrent.futures.ThreadPoolExecutor(writers) as pool:
+        return list(pool.map(create, range(writers)))
+
+
+def test_simultaneous_creates_respect_the_lease_limit(service_db, config):
+    config.config(
+        enabled_filters=["project_limits"],
+        max_leases_per_project=2,
+        group="enforcement",
+    )
+    outcomes = _race_creates("project-a", WRITERS)
 
     assert sorted(outcomes) == ["created"] * 2 + ["refused"] * (WRITERS - 2)
     assert len(db_api.lease_list(project_id="project-a")) == 2
@@ -84,26 +90,8 @@ def test_the_project_lock_holds_while_other_checks_run(
         external_service_url=slow_usage_service,
         group="enforcement",
     )
-    manager = leases.LeaseManager({}, enforcer=UsageEnforcer.from_config())
-    bob = context.RequestContext(
-        project_id="project-b", user_id="bob", overwrite=False
-    )
     writers = 3
-    start = threading.Barrier(writers)
-
-    def create(n):
-        body = helpers.lease_body(
-            f"slow-{n}", start="2030-12-26 12:00", end="2030-12-27 12:00"
-        )
-        start.wait()
-        try:
-            manager.create(bob, body)
-        except exceptions.ProjectLimitExceeded:
-            return "refused"
-        return "created"
-
-    with concurrent.futures.ThreadPoolExecutor(writers) as pool:
-        outcomes = list(pool.map(create, range(writers)))
+    outcomes = _race_creates("project-b", writers)
 
     assert sorted(outcomes) == ["created"] + ["refused"] * (writers - 1)
     assert len(db_api.lease_list(project_id="project-b")) == 1
