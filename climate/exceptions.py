@@ -171,6 +171,15 @@ class InvalidStateTransition(InvalidState):
     msg_fmt = "%(kind)s %(id)s is %(current)s and cannot become %(target)s now"
 
 
+class LeaseBusy(InvalidState):
+    """A stage is working on the lease; one operation at a time."""
+
+    msg_fmt = (
+        "Lease %(id)s is %(status)s; it can be changed once that is over, "
+        "in a few seconds"
+    )
+
+
 class HostAlreadyExists(Conflict):
     msg_fmt = "A host named %(name)r is already registered"
 
@@ -215,6 +224,13 @@ class ComputeUnavailable(ComputeError):
 
     msg_fmt = "Compute service unavailable: %(reason)s"
     code = 503
+
+
+class HookTimeout(ClimateException):
+    """A plugin hook ran past ``[manager] hook_timeout``."""
+
+    msg_fmt = "%(hook)s did not finish within %(timeout)s seconds"
+    code = 504
 
 
 class ConfigurationError(ClimateException):

@@ -8,7 +8,7 @@ the one overlap test of the code base is SQL, ``_overlapping`` in
 import datetime
 import re
 
-from climate import exceptions
+from climate import clock, exceptions
 
 NOW = "now"
 WIRE_FORMAT = "%Y-%m-%d %H:%M"
@@ -28,10 +28,8 @@ _DURATION_UNITS = {
 
 
 def utcnow():
-    """Now, in UTC, naive, to the second."""
-    return datetime.datetime.now(datetime.UTC).replace(
-        tzinfo=None, microsecond=0
-    )
+    """Now, in UTC, naive, to the second, from the clock in use."""
+    return clock.now().replace(microsecond=0)
 
 
 def is_now(value):

@@ -48,8 +48,10 @@ manager_opts = [
         "event_max_attempts",
         default=5,
         min=1,
-        help="How many times an event's hooks run before the event, its "
-        "reservations and its lease are put in ERROR.",
+        help="How many times an event's hooks run before Climate gives up "
+        "on it: the event is ERROR, and so are its lease and reservations "
+        "(or, for a stage that should not fail a working lease, the lease "
+        "is marked degraded).",
     ),
     cfg.FloatOpt(
         "event_retry_backoff",
@@ -59,12 +61,49 @@ manager_opts = [
         "further retry waits twice as long as the one before.",
     ),
     cfg.IntOpt(
-        "event_timeout",
-        default=600,
+        "event_workers",
+        default=8,
         min=1,
-        help="Seconds after which an event still IN_PROGRESS is taken to "
-        "belong to a manager that died, and is claimed again.  Must be "
-        "longer than the slowest plugin hook.",
+        help="How many events one manager runs at once.  A manager claims "
+        "only as many due events as it has idle workers, so a slow hook "
+        "delays no other lease, and what it cannot start now stays for "
+        "the other managers.",
+    ),
+    cfg.FloatOpt(
+        "claim_timeout",
+        default=10.0,
+        min=1,
+        help="Seconds a claim on an event lasts without being renewed.  "
+        "While a hook runs, its manager renews the claim every "
+        "heartbeat_interval; a manager that died stops renewing, and "
+        "another manager takes the event over this many seconds later.  "
+        "Must be several times heartbeat_interval.",
+    ),
+    cfg.FloatOpt(
+        "heartbeat_interval",
+        default=2.0,
+        min=0.1,
+        help="Seconds between two renewals of a manager's claims on the "
+        "events it is running (see claim_timeout).",
+    ),
+    cfg.IntOpt(
+        "hook_timeout",
+        default=900,
+        min=1,
+        deprecated_name="event_timeout",
+        help="Seconds an event's plugin hooks may run before the attempt "
+        "counts as failed and is retried.  Must be longer than the slowest "
+        "hook (a compute reclaim waits up to [nova] reclaim_timeout).",
+    ),
+    cfg.FloatOpt(
+        "act_now_wait",
+        default=10.0,
+        min=0,
+        help="Seconds a lease update or delete that must act on the cloud "
+        "at once (hand resources added to an active lease over, take an "
+        "active lease's resources back) waits for that to finish before "
+        "it answers.  Past it the answer shows the lease still UPDATING or "
+        "DELETING, and the work goes on.",
     ),
 ]
 

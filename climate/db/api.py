@@ -14,7 +14,6 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import orm
 
 from climate import exceptions, states
-from climate.common import dates
 from climate.db import engine, models
 
 # The facade re-exports the host functions, kept in modules of their own.
@@ -28,6 +27,21 @@ from climate.db.allocations import (  # noqa: F401
     host_allocations_of,
     host_reservation_create,
     host_reservation_update,
+)
+from climate.db.events import (  # noqa: F401
+    event_create,
+    event_destroy,
+    event_finish,
+    event_get,
+    event_next_due_time,
+    event_update,
+    events_claim_due,
+    events_create,
+    events_release,
+    events_renew,
+    lease_transition,
+    leases_with_unfinished_events,
+    reservations_transition,
 )
 from climate.db.hosts import (  # noqa: F401
     host_create,
@@ -308,41 +322,6 @@ def lease_update(lease_id, values):
         return _lease_to_dict(lease)
 
 
-def lease_transition(lease_id, target, reason=None):
-    """Move a lease to ``target`` if the transition table allows it.
-
-    The move is one conditional UPDATE, so of two managers racing to act on
-    one lease exactly one wins.  ``reason`` is recorded (or cleared).
-
-    :raises LeaseNotFound:
-    :raises InvalidStateTransition: the lease's state forbids the move.
-    """
-    sources = states.allowed_sources("Lease", target)
-    with writer() as session:
-        result = session.execute(
-            sa.update(models.Lease)
-            .where(
-                models.Lease.id == lease_id, models.Lease.status.in_(sources)
-            )
-            .values(
-                status=target, status_reason=reason, updated_at=dates.utcnow()
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:
-            current = session.scalar(
-                sa.select(models.Lease.status).where(
-                    models.Lease.id == lease_id
-                )
-            )
-            if current is None:
-                raise exceptions.LeaseNotFound(id=lease_id)
-            raise exceptions.InvalidStateTransition(
-                kind="Lease", id=lease_id, current=current, target=target
-            )
-        session.expire_all()
-
-
 def lease_destroy(lease_id):
     """Delete a lease, its reservations and its events.
 
@@ -368,10 +347,15 @@ def reservation_get(reservation_id):
 
 
 def reservation_update(reservation_id, values):
-    """Update a reservation's columns; return it.
+    """Update a reservation's columns other than its status; return it.
 
     :raises ReservationNotFound:
     """
+    if "status" in values:
+        raise ValueError(
+            "a reservation's status changes only through "
+            "reservations_transition"
+        )
     with writer() as session:
         reservation = session.get(models.Reservation, reservation_id)
         if reservation is None:
@@ -380,164 +364,3 @@ def reservation_update(reservation_id, values):
             setattr(reservation, key, value)
         session.flush()
         return _to_dict(reservation)
-
-
-# Events ---------------------------------------------------------------------
-
-
-def event_update(event_id, values):
-    """Update an event's columns; return it.
-
-    :raises EventNotFound:
-    """
-    with writer() as session:
-        event = session.get(models.Event, event_id)
-        if event is None:
-            raise exceptions.EventNotFound(id=event_id)
-        for key, value in values.items():
-            setattr(event, key, value)
-        session.flush()
-        return _to_dict(event)
-
-
-def event_create(values):
-    """Insert an event; return it."""
-    with writer() as session:
-        event = models.Event(**values)
-        session.add(event)
-        session.flush()
-        return _to_dict(event)
-
-
-def event_destroy(event_id):
-    """Delete an event; deleting one that is gone is not an error."""
-    with writer() as session:
-        session.execute(
-            sa.delete(models.Event).where(models.Event.id == event_id)
-        )
-
-
-def _due_clause(now, stale_before):
-    undone = sa.and_(
-        models.Event.status == states.EventStatus.UNDONE,
-        models.Event.time <= now,
-        sa.or_(models.Event.retry_at.is_(None), models.Event.retry_at <= now),
-    )
-    abandoned = sa.and_(
-        models.Event.status == states.EventStatus.IN_PROGRESS,
-        models.Event.claimed_at < stale_before,
-    )
-    return sa.or_(undone, abandoned)
-
-
-def events_claim_due(now, claimer, stale_before, limit=100):
-    """Claim the events due at ``now`` for ``claimer``; return them.
-
-    An event is due when it is UNDONE, its time has come and its retry delay
-    (if any) has passed, or when it has been IN_PROGRESS since before
-    ``stale_before`` (its manager died).  Each event is claimed with a
-    conditional UPDATE whose row count says whether this claimer won, so
-    two managers never claim one event.
-    """
-    due = sa.select(models.Event.id).where(_due_clause(now, stale_before))
-    # Most passes (one follows every lease change) find nothing due: look
-    # first without taking SQLite's single write lock, which lease creates
-    # are waiting for.
-    with reader() as session:
-        if session.scalar(due.limit(1)) is None:
-            return []
-    with writer() as session:
-        candidates = session.scalars(
-            due.order_by(models.Event.time, models.Event.id).limit(limit)
-        ).all()
-        claimed = []
-        for event_id in candidates:
-            result = session.execute(
-                sa.update(models.Event)
-                .where(
-                    models.Event.id == event_id, _due_clause(now, stale_before)
-                )
-                .values(
-                    status=states.EventStatus.IN_PROGRESS,
-                    claimed_by=claimer,
-                    claimed_at=now,
-                    attempts=models.Event.attempts + 1,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount == 1:
-                claimed.append(event_id)
-        if not claimed:
-            return []
-        events = session.scalars(
-            sa.select(models.Event)
-            .where(models.Event.id.in_(claimed))
-            .execution_options(populate_existing=True)
-        ).all()
-        return [_to_dict(e) for e in events]
-
-
-def event_finish(event_id, claimer, status, error=None, retry_at=None):
-    """Record the outcome of a claimed event.
-
-    ``status`` is DONE, ERROR, or UNDONE with ``retry_at`` for a retry.  The
-    update applies only while ``claimer`` still holds the event; returns
-    False when another manager has reclaimed it meanwhile.
-    """
-    with writer() as session:
-        result = session.execute(
-            sa.update(models.Event)
-            .where(
-                models.Event.id == event_id,
-                models.Event.status == states.EventStatus.IN_PROGRESS,
-                models.Event.claimed_by == claimer,
-            )
-            .values(
-                status=status,
-                last_error=error,
-                retry_at=retry_at,
-                updated_at=dates.utcnow(),
-            )
-            .execution_options(synchronize_session=False)
-        )
-        return result.rowcount == 1
-
-
-def event_next_due_time(stale_after):
-    """When the next event becomes due, or None if no event is waiting.
-
-    :param stale_after: how long an IN_PROGRESS event may run before it is
-        claimed again (a ``timedelta``).
-    """
-    undone_clause = models.Event.status == states.EventStatus.UNDONE
-    with reader() as session:
-        # The event loop asks after every lease change, so this must not
-        # read every waiting event: a min() over an expression would.  The
-        # first event without a retry comes from the (status, time) index;
-        # only events waiting for a retry can be due before it, and those
-        # lie before it on the same index.
-        undone = session.scalar(
-            sa.select(models.Event.time)
-            .where(undone_clause, models.Event.retry_at.is_(None))
-            .order_by(models.Event.time)
-            .limit(1)
-        )
-        retrying = sa.select(models.Event.time, models.Event.retry_at).where(
-            undone_clause, models.Event.retry_at.is_not(None)
-        )
-        if undone is not None:
-            retrying = retrying.where(models.Event.time < undone)
-        for time, retry_at in session.execute(retrying):
-            # Due once both its time and its retry delay have passed, as
-            # _due_clause says (an event moved later keeps its retry_at).
-            due = max(dates.as_datetime(time), dates.as_datetime(retry_at))
-            if undone is None or due < dates.as_datetime(undone):
-                undone = due
-        running = session.scalar(
-            sa.select(sa.func.min(models.Event.claimed_at)).where(
-                models.Event.status == states.EventStatus.IN_PROGRESS
-            )
-        )
-    candidates = [undone, running and running + stale_after]
-    candidates = [dates.as_datetime(c) for c in candidates if c is not None]
-    return min(candidates) if candidates else None

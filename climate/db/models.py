@@ -114,6 +114,11 @@ class Event(TimestampMixin, Base):
     lease_id: Mapped[str] = mapped_column(
         String(36), ForeignKey("leases.id", ondelete="CASCADE"), index=True
     )
+    # Set for a plugin stage that runs per reservation (see
+    # climate.stages); the core's stages run for the whole lease.
+    reservation_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("reservations.id", ondelete="CASCADE")
+    )
     event_type: Mapped[str] = mapped_column(String(66))
     time: Mapped[datetime.datetime] = mapped_column(DateTime)
     status: Mapped[str] = mapped_column(String(13))
@@ -121,7 +126,11 @@ class Event(TimestampMixin, Base):
     # After a failed attempt, the event is not due again before this time.
     retry_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(255))
+    # When the claim was taken or last renewed by its manager's heartbeat.
     claimed_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    # The fencing token: raised by every claim, so a runner whose claim
+    # was taken over (or that gave it up) cannot record a result.
+    claim_token: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
 
     lease: Mapped[Lease] = relationship(back_populates="events")

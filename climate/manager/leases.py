@@ -1,20 +1,27 @@
 """Lease create, update and delete: validation, admission, persistence.
 
-Each write is one database transaction: the lease row is locked (by a
-conditional status change), the request is validated against it, plugins
-admit or fit their reservations, events are written and the usage
-enforcement filters look at the result.  Any error rolls everything back,
-so a failed request leaves nothing behind.  A notification follows each
-committed write.
+Each write is one database transaction: the lease row is locked, the
+request is validated against it, plugins admit or fit their reservations,
+the lease's events are written from the lifecycle's stages
+(``climate.stages``) and the usage enforcement filters look at the
+result.  Any error rolls everything back, so a failed request leaves
+nothing behind.  A notification follows each committed write.
+
+No plugin hook is called from here: what must act on the cloud at once
+(handing resources an update added to an active lease over, taking an
+active lease's resources back when it is deleted) is an event due now,
+run by the event runner like any other, claimed, retried and fenced.
+The request waits for it up to ``[manager] act_now_wait``.
 """
 
 import datetime
+import time
 import uuid
 
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from climate import exceptions, states
+from climate import clock, exceptions, stages, states
 from climate.common import dates
 from climate.db import api as db_api
 from climate.enforcement import UsageEnforcer
@@ -25,7 +32,6 @@ LOG = logging.getLogger(__name__)
 
 L = states.LeaseStatus
 E = states.EventStatus
-ET = states.EventType
 
 _SHIFTS = {
     # option: (date it moves, sign)
@@ -40,8 +46,10 @@ class LeaseManager:
     """The manager's lease operations.
 
     :param plugins: ``{resource_type: ResourcePlugin}``.
-    :param on_change: called after a lease is created or changed, so the
-        event loop looks at the new events at once.
+    :param lifecycle: the ``stages.Lifecycle`` of those plugins.
+    :param on_change: called with the earliest time among the events a
+        write created or moved, so the event runner wakes if that comes
+        before its next planned look.
     :param enforcer: the ``UsageEnforcer`` every create and update passes
         (default: no limits).
     :param notifier: sends ``lease.create``, ``lease.update`` and
@@ -51,11 +59,13 @@ class LeaseManager:
     def __init__(
         self,
         plugins,
-        on_change=lambda: None,
+        lifecycle=None,
+        on_change=lambda at: None,
         enforcer=None,
         notifier=None,
     ):
         self._plugins = plugins
+        self._lifecycle = lifecycle or stages.Lifecycle(plugins)
         self._on_change = on_change
         self._enforcer = enforcer or UsageEnforcer()
         self._notifier = notifier or notifications.NullNotifier()
@@ -113,13 +123,8 @@ class LeaseManager:
                     "resources_changed": False,
                 }
             )
-        events = [
-            _event(ET.START_LEASE, start),
-            _event(ET.BEFORE_END_LEASE, before_end),
-            _event(ET.END_LEASE, end),
-        ]
         with db_api.writer():
-            lease = db_api.lease_create(lease_values, reservations, events)
+            lease = db_api.lease_create(lease_values, reservations)
             for request, row in zip(requested, reservations, strict=True):
                 plugin = self._plugin(request["resource_type"])
                 request = {
@@ -130,8 +135,14 @@ class LeaseManager:
                     row["id"], {"resource_id": resource_id}
                 )
             if requested:
-                # Plugins added rows of their own (type-specific fields).
+                # Plugins added rows of their own (type-specific fields),
+                # which per-reservation stages read.
                 lease = db_api.lease_get(lease_id)
+            planned = self._lifecycle.planned_events(
+                lease, lease["reservations"]
+            )
+            db_api.events_create(lease_id, planned)
+            lease = db_api.lease_get(lease_id)
             self._enforcer.check_create(context, lease)
         LOG.info(
             "lease %s (%s) created for project %s, %s to %s",
@@ -142,7 +153,7 @@ class LeaseManager:
             end,
         )
         self._notifier.lease(context, "lease.create", lease)
-        self._on_change()
+        self._on_change(min(e["time"] for e in lease["events"]))
         return lease
 
     # Update ---------------------------------------------------------------
@@ -154,9 +165,7 @@ class LeaseManager:
         now = dates.utcnow()
         with db_api.writer():
             lease = db_api.lease_lock(lease_id, _project_scope(context))
-            # Taking UPDATING fails if an event or another request is working
-            # on the lease.
-            db_api.lease_transition(lease_id, L.UPDATING)
+            _check_idle(lease)
             changes = {}
             if "name" in values:
                 changes["name"] = _check_name(values["name"])
@@ -182,43 +191,57 @@ class LeaseManager:
                 window_moved="start_date" in changes,
             )
             db_api.lease_update(lease_id, changes)
-            self._reschedule(lease, updated)
-            db_api.lease_transition(
-                lease_id, lease["status"], lease["status_reason"]
-            )
+            moved = self._reschedule(lease_id)
+            hand_over = None
+            if lease["status"] == L.ACTIVE and values.get("reservations"):
+                # What the update added is handed over by an event.
+                hand_over = self._act_now(lease_id, stages.UPDATE)
+                moved.append(clock.now())
             current, lease = lease, db_api.lease_get(lease_id)
             self._enforcer.check_update(context, current, lease)
         LOG.info("lease %s updated: %s", lease_id, sorted(changes))
-        if lease["status"] == L.ACTIVE and values.get("reservations"):
-            self._hand_over(lease)
+        if moved:
+            self._on_change(min(moved))
+        if hand_over is not None:
+            lease = self._wait_for(hand_over, lease_id) or lease
         self._notifier.lease(context, "lease.update", lease)
-        self._on_change()
         return lease
 
-    def _hand_over(self, lease):
-        """Run on_start again for an active lease whose reservations grew,
-        so resources added by the update are handed over too (on_start is
-        idempotent).  The update itself stands even if this fails: the
-        lease is then marked degraded for the operator.
-        """
-        try:
-            for reservation in lease["reservations"]:
-                self._plugin(reservation["resource_type"]).on_start(
-                    lease, reservation
-                )
-        except Exception as exc:
-            LOG.exception(
-                "lease %s: handing over added resources failed", lease["id"]
-            )
-            db_api.lease_update(
-                lease["id"],
+    def _act_now(self, lease_id, stage):
+        """Write an event of ``stage`` due now; return its id."""
+        event_id = str(uuid.uuid4())
+        db_api.events_create(
+            lease_id,
+            [
                 {
-                    "degraded": True,
-                    "status_reason": f"handing over added resources failed: "
-                    f"{exc}",
-                },
+                    "id": event_id,
+                    "event_type": stage.event_type,
+                    "time": clock.now(),
+                }
+            ],
+        )
+        return event_id
+
+    def _wait_for(self, event_id, lease_id):
+        """Wait up to ``[manager] act_now_wait`` for an event due now to
+        be tried once; return the lease as it is then (None if gone)."""
+        # Real time: this waits for another thread, not for a date.
+        deadline = time.monotonic() + CONF.manager.act_now_wait
+        while True:
+            try:
+                event = db_api.event_get(event_id)
+            except exceptions.EventNotFound:
+                event = None
+            tried = event is None or (
+                event["status"] != E.IN_PROGRESS
+                and (event["status"] != E.UNDONE or event["last_error"])
             )
-            lease["degraded"] = True
+            if tried or time.monotonic() >= deadline:
+                try:
+                    return db_api.lease_get(lease_id)
+                except exceptions.LeaseNotFound:
+                    return None
+            time.sleep(0.01)
 
     def _new_window(self, lease, values, now):
         start, end = lease["start_date"], lease["end_date"]
@@ -291,54 +314,76 @@ class LeaseManager:
             plugin = self._plugin(reservation["resource_type"])
             plugin.update(context, lease, reservation, values or {})
 
-    def _reschedule(self, old, new):
-        times = {
-            ET.START_LEASE: new["start_date"],
-            ET.END_LEASE: new["end_date"],
-            ET.BEFORE_END_LEASE: new["before_end_date"],
+    def _reschedule(self, lease_id):
+        """Fit the lease's waiting events to its new dates and
+        reservations; return the times of the events that moved or were
+        added.  Events that ran stay as history."""
+        lease = db_api.lease_get(lease_id)
+        planned = {
+            (p["event_type"], p["reservation_id"]): p
+            for p in self._lifecycle.planned_events(
+                lease, lease["reservations"]
+            )
         }
-        for event in old["events"]:
-            time = times.get(event["event_type"])
-            if time is None or time == event["time"]:
+        moved = []
+        for event in lease["events"]:
+            key = (event["event_type"], event.get("reservation_id"))
+            stage = self._lifecycle.stage(event["event_type"])
+            if stage is None or not stage.timed:
                 continue
+            plan = planned.pop(key, None)
             if event["status"] != E.UNDONE:
-                # The start of an active lease, or anything of a finished
-                # one: past events stay as history.
                 continue
-            db_api.event_update(event["id"], {"time": time})
+            if plan is None:
+                # A plugin stage this reservation no longer needs.
+                db_api.event_destroy(event["id"])
+            elif plan["time"] != event["time"]:
+                db_api.event_update(event["id"], {"time": plan["time"]})
+                moved.append(plan["time"])
+        db_api.events_create(lease_id, list(planned.values()))
+        moved.extend(p["time"] for p in planned.values())
+        return moved
 
     # Delete ---------------------------------------------------------------
 
     def delete(self, context, lease_id):
-        """Delete a lease, taking its resources back first if it is active."""
+        """Delete a lease, taking its resources back first if it may hold
+        any.
+
+        :returns: None once the lease is gone; the lease (DELETING) if
+            taking its resources back goes on past ``[manager]
+            act_now_wait``.
+        """
         with db_api.writer():
             lease = db_api.lease_lock(lease_id, _project_scope(context))
-            db_api.lease_transition(lease_id, L.DELETING)
-        if _may_hold_resources(lease):
-            try:
+            if lease["status"] == L.DELETING:
+                event_id = _pending_delete(lease)
+            elif not self._lifecycle.may_hold_resources(lease):
+                _check_idle(lease)
                 for reservation in lease["reservations"]:
-                    self._plugin(reservation["resource_type"]).on_end(
-                        lease, reservation
-                    )
-            except Exception as exc:
-                LOG.exception("lease %s: releasing resources failed", lease_id)
+                    plugin = self._plugins.get(reservation["resource_type"])
+                    if plugin is not None:
+                        plugin.release(lease, reservation)
+                db_api.lease_destroy(lease_id)
+                event_id = None
+            else:
+                _check_idle(lease)
                 db_api.lease_transition(
                     lease_id,
-                    L.ERROR,
-                    f"delete failed while releasing resources: {exc}",
+                    L.DELETING,
+                    self._lifecycle.lease_sources(L.DELETING),
                 )
-                raise
-        with db_api.writer():
-            for reservation in lease["reservations"]:
-                self._plugin(reservation["resource_type"]).release(
-                    lease, reservation
-                )
-            db_api.lease_destroy(lease_id)
-        LOG.info("lease %s deleted", lease_id)
-        self._notifier.lease(context, "lease.delete", lease)
-        if lease["status"] != L.TERMINATED:
-            # Its usage ends now rather than at its end_date.
-            self._enforcer.on_end(context, lease)
+                event_id = self._act_now(lease_id, stages.DELETE)
+        if event_id is None:
+            LOG.info("lease %s deleted", lease_id)
+            self._notifier.lease(context, "lease.delete", lease)
+            if lease["status"] != L.TERMINATED:
+                # Its usage ends now rather than at its end_date.
+                self._enforcer.on_end(context, lease)
+            return None
+        LOG.info("lease %s: taking its resources back", lease_id)
+        self._on_change(clock.now())
+        return self._wait_for(event_id, lease_id)
 
     def _plugin(self, resource_type):
         try:
@@ -350,30 +395,28 @@ class LeaseManager:
             )
 
 
-def _may_hold_resources(lease):
-    """True if the lease's start ran (even in part) and its end did not."""
-    by_type = {e["event_type"]: e for e in lease["events"]}
-    start = by_type.get(ET.START_LEASE)
-    end = by_type.get(ET.END_LEASE)
-    # A start waiting for its retry is UNDONE again, but its failed attempts
-    # may have handed part of the resources over.
-    started = start is None or start["status"] != E.UNDONE or start["attempts"]
-    return bool(started) and (end is None or end["status"] != E.DONE)
-
-
 def _project_scope(context):
     """Limit reads to the caller's project (admins see every project)."""
     return None if context.is_admin else context.project_id
 
 
-def _event(event_type, time):
-    return {
-        "id": str(uuid.uuid4()),
-        "event_type": event_type,
-        "time": time,
-        "status": E.UNDONE,
-        "attempts": 0,
-    }
+def _check_idle(lease):
+    """Refuse to change a lease a stage is working on.
+
+    :raises LeaseBusy:
+    """
+    if lease["status"] in L.TRANSITIONAL:
+        raise exceptions.LeaseBusy(id=lease["id"], status=lease["status"])
+
+
+def _pending_delete(lease):
+    """The unfinished delete event of a lease already DELETING."""
+    for event in lease["events"]:
+        if event["event_type"] == stages.DELETE.event_type and event[
+            "status"
+        ] in (E.UNDONE, E.IN_PROGRESS):
+            return event["id"]
+    return None
 
 
 def _check_name(name):

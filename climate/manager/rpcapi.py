@@ -39,7 +39,11 @@ class ManagerAPI:
         )
 
     def delete_lease(self, context, lease_id):
-        """Delete a lease, releasing its resources first if it is active."""
+        """Delete a lease, releasing its resources first if it holds any.
+
+        :returns: None once it is gone, or the lease (DELETING) while its
+            resources are still being taken back.
+        """
         return self._call(context, "delete_lease", lease_id=lease_id)
 
     def get_lease(self, context, lease_id):

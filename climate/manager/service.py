@@ -1,18 +1,20 @@
 """The manager: its RPC endpoint and the service that runs it.
 
 ``ManagerService`` loads the resource plugins, serves the RPC endpoint (on
-the broker, or in-process for the embedded mode) and runs the event loop.
+the broker, or in-process for the embedded mode) and runs the event
+runner.
 """
 
 import os
+import uuid
 
 import oslo_messaging as messaging
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from climate import exceptions, plugins, rpc
+from climate import exceptions, plugins, rpc, stages
 from climate.enforcement import UsageEnforcer
-from climate.manager import events, leases, notifications, rpcapi
+from climate.manager import events, leases, notifications, rpcapi, runner
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -42,7 +44,7 @@ class ManagerEndpoint:
     @messaging.expose
     @_expected
     def delete_lease(self, context, lease_id):
-        self._leases.delete(context, lease_id)
+        return self._leases.delete(context, lease_id)
 
     @messaging.expose
     @_expected
@@ -93,19 +95,26 @@ class ManagerService:
     """
 
     def __init__(self):
-        self.claimer = f"{CONF.host}:{os.getpid()}"
+        # Unique per process and start: a restarted manager must not
+        # renew or record the claims of the one it replaces.
+        self.claimer = f"{CONF.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.plugins = plugins.load(CONF.manager.plugins)
+        self.lifecycle = stages.Lifecycle(self.plugins)
         self.enforcer = UsageEnforcer.from_config()
         self.notifier = notifications.Notifier()
-        self.event_loop = events.EventLoop(
+        self.runner = runner.EventRunner(
             events.EventHandler(
-                self.plugins, notifier=self.notifier, enforcer=self.enforcer
+                self.plugins,
+                self.lifecycle,
+                notifier=self.notifier,
+                enforcer=self.enforcer,
             ),
             self.claimer,
         )
         self.leases = leases.LeaseManager(
             self.plugins,
-            on_change=self.event_loop.wake,
+            self.lifecycle,
+            on_change=self.runner.wake,
             enforcer=self.enforcer,
             notifier=self.notifier,
         )
@@ -120,7 +129,7 @@ class ManagerService:
             self._server.start()
         else:
             rpc.register_local_endpoint(rpcapi.TOPIC, self.endpoint)
-        self.event_loop.start()
+        self.runner.start()
         LOG.info(
             "manager %s started with plugins: %s",
             self.claimer,
@@ -134,5 +143,5 @@ class ManagerService:
             self._server = None
         else:
             rpc.unregister_local_endpoint(rpcapi.TOPIC)
-        self.event_loop.stop()
+        self.runner.stop()
         LOG.info("manager %s stopped", self.claimer)

@@ -78,3 +78,27 @@ class ResourcePlugin(abc.ABC):
     def before_end(self, lease, reservation):  # noqa: B027 (optional hook)
         """Act shortly before the end (snapshot, warn).  Default: nothing."""
         return None
+
+    @classmethod
+    def stages(cls):
+        """The plugin's own lifecycle stages, beside the core's.
+
+        :returns: ``climate.stages.Stage`` declarations (a ``prepare``
+            before the start, a ``reclaim`` after the end...), each with
+            an ``offset(lease, reservation)`` and a ``hook`` naming a
+            method of the plugin.  Default: none.
+        """
+        return []
+
+    def previous_holders(self, lease, reservation):
+        """Leases that held what ``reservation`` is about to be handed.
+
+        Before an acquiring stage (a start, an update) runs, the event
+        runner waits until every lease named here has finished giving its
+        resources back, so back-to-back leases never overlap on the cloud
+        even when their events run at once.  Called outside any
+        transaction.
+
+        :returns: a set of lease ids; default: none.
+        """
+        return set()

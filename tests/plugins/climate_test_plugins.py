@@ -8,12 +8,16 @@ plugin.
 The plugin records every hook call as a JSON line in the file named by
 ``CLIMATE_TEST_RECORD`` (when set), and misbehaves on request through the
 lease's name: a lease named ``fail-<hook>...`` fails that hook every time,
-``flaky-<hook>...`` fails it the first time per reservation and process.
+``flaky-<hook>...`` fails it the first time per reservation and process,
+``slow-<hook>-<ms>...`` makes that hook take ``ms`` milliseconds, and
+``after-<lease id>...`` names the lease whose resources it takes over
+(``previous_holders``).
 """
 
 import json
 import os
 import threading
+import time
 
 from climate import exceptions
 from climate.plugins import base
@@ -39,6 +43,9 @@ class RecorderPlugin(base.ResourcePlugin):
             with _lock, open(path, "a") as record:
                 record.write(line + "\n")
         name = lease["name"]
+        if name.startswith(f"slow-{hook}-"):
+            millis = name[len(f"slow-{hook}-") :].split("-")[0]
+            time.sleep(int(millis) / 1000)
         if name.startswith(f"fail-{hook}"):
             raise RuntimeError(f"{hook} failed on purpose")
         if name.startswith(f"flaky-{hook}"):
@@ -76,6 +83,11 @@ class RecorderPlugin(base.ResourcePlugin):
 
     def before_end(self, lease, reservation):
         self._record("before_end", lease, reservation)
+
+    def previous_holders(self, lease, reservation):
+        if lease["name"].startswith("after-"):
+            return {lease["name"][len("after-") :][:36]}
+        return set()
 
 
 class SecondRecorderPlugin(RecorderPlugin):

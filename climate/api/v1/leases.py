@@ -125,6 +125,10 @@ def update_lease(lease_id):
 
 @blueprint.delete("/<lease_id>")
 def delete_lease(lease_id):
+    """204 once the lease is gone; 202 with the lease, DELETING, while
+    its resources are still being taken back (the manager goes on)."""
     _lease_for("climate:leases:delete", lease_id)
-    _manager().delete_lease(flask.g.context, lease_id)
-    return "", 204
+    lease = _manager().delete_lease(flask.g.context, lease_id)
+    if lease is None:
+        return "", 204
+    return flask.jsonify(lease=views.lease(lease)), 202

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from climate import compute, context, exceptions, plugins, states
+from climate import clock, compute, context, exceptions, plugins, states
 from climate.common import service_auth
 from climate.compute import nova
 from climate.db import api as db_api
-from climate.manager import events, leases
+from climate.manager import events, leases, runner
 from climate.plugins.hosts import plugin as host_plugin
 from tests.unit.compute import fake_nova
 
@@ -346,7 +346,7 @@ def test_nova_failing_during_start_ends_in_error_with_hosts_in_place(
     loaded = plugins.load(["physical.host.plugin"])
     loaded["physical:host"].inventory.create({"name": "compute1"})
     manager = leases.LeaseManager(loaded)
-    loop = events.EventLoop(events.EventHandler(loaded), "tests")
+    each = runner.EventRunner(events.EventHandler(loaded), "tests")
     owner = context.RequestContext(
         user_id="u1", project_id="p1", overwrite=False
     )
@@ -365,7 +365,9 @@ def test_nova_failing_during_start_ends_in_error_with_hosts_in_place(
     now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     for attempt in range(3):
         # Each pass runs one attempt; the next is due after its backoff.
-        assert loop.run_once(now=now + datetime.timedelta(hours=attempt)) == 1
+        later = now + datetime.timedelta(hours=attempt)
+        with clock.use(clock.VirtualClock(later)):
+            assert each.run_once() == 1
     stored = db_api.lease_get(lease["id"])
     assert stored["status"] == states.LeaseStatus.ERROR
     assert "start_lease failed" in stored["status_reason"]

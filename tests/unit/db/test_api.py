@@ -2,6 +2,7 @@
 
 import datetime
 import threading
+import types
 import uuid
 
 import pytest
@@ -11,7 +12,11 @@ from climate.db import api as db_api
 
 L = states.LeaseStatus
 E = states.EventStatus
-ET = states.EventType
+ET = types.SimpleNamespace(
+    START_LEASE="start_lease",
+    END_LEASE="end_lease",
+    BEFORE_END_LEASE="before_end_lease",
+)
 
 T0 = datetime.datetime(2030, 1, 1, 12, 0)
 
@@ -209,86 +214,6 @@ def test_lease_lock_returns_the_lease_and_checks_the_project(database):
             db_api.lease_lock(lease["id"], "p2")
 
 
-# lease_transition -------------------------------------------------------
-
-
-def test_lease_transition_moves_and_records_the_reason(database):
-    lease = make_lease()
-    db_api.lease_transition(lease["id"], L.STARTING)
-    assert db_api.lease_get(lease["id"])["status"] == L.STARTING
-    db_api.lease_transition(lease["id"], L.PENDING, "start failed")
-    got = db_api.lease_get(lease["id"])
-    assert got["status"] == L.PENDING
-    assert got["status_reason"] == "start failed"
-    assert got["updated_at"] is not None
-    # The next transition clears the reason.
-    db_api.lease_transition(lease["id"], L.STARTING)
-    assert db_api.lease_get(lease["id"])["status_reason"] is None
-
-
-def test_lease_transition_refused_names_the_current_state(database):
-    lease = make_lease(status=L.STARTING)
-    with pytest.raises(exceptions.InvalidStateTransition) as info:
-        db_api.lease_transition(lease["id"], L.DELETING)
-    error = info.value
-    assert error.code == 409
-    assert error.kwargs["current"] == L.STARTING
-    assert error.kwargs["target"] == L.DELETING
-    assert "STARTING" in error.message
-    assert db_api.lease_get(lease["id"])["status"] == L.STARTING
-
-
-def test_lease_transition_unknown_lease_is_not_found(database):
-    with pytest.raises(exceptions.LeaseNotFound):
-        db_api.lease_transition("missing", L.STARTING)
-
-
-def test_lease_transition_is_compare_and_set(database):
-    # UPDATING may not be entered from UPDATING: of two requests, one wins.
-    lease = make_lease()
-    db_api.lease_transition(lease["id"], L.UPDATING)
-    with pytest.raises(exceptions.InvalidStateTransition) as info:
-        db_api.lease_transition(lease["id"], L.UPDATING)
-    assert info.value.kwargs["current"] == L.UPDATING
-
-
-def test_concurrent_transitions_have_one_winner(database):
-    leases = [make_lease(name=f"l{i}") for i in range(5)]
-    barrier = threading.Barrier(4)
-    wins = []
-    losses = []
-    lock = threading.Lock()
-
-    def race():
-        barrier.wait(5)
-        for lease in leases:
-            try:
-                db_api.lease_transition(lease["id"], L.UPDATING)
-            except exceptions.InvalidStateTransition:
-                outcome = losses
-            else:
-                outcome = wins
-            with lock:
-                outcome.append(lease["id"])
-
-    threads = [threading.Thread(target=race) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-    assert sorted(wins) == sorted(lease["id"] for lease in leases)
-    assert len(losses) == 3 * len(leases)
-
-
-def test_lease_transition_rolls_back_with_the_enclosing_writer(database):
-    lease = make_lease()
-    with pytest.raises(RuntimeError):
-        with db_api.writer():
-            db_api.lease_transition(lease["id"], L.UPDATING)
-            raise RuntimeError("boom")
-    assert db_api.lease_get(lease["id"])["status"] == L.PENDING
-
-
 # lease_list ---------------------------------------------------------------
 
 
@@ -325,7 +250,7 @@ def test_lease_list_project_status_and_name_filters(database):
     }
     assert [lease["name"] for lease in db_api.lease_list("p2")] == ["other"]
     assert db_api.lease_list("p3") == []
-    db_api.lease_transition(ids["d"], L.STARTING)
+    db_api.lease_transition(ids["d"], L.STARTING, {L.PENDING})
     assert [
         lease["name"] for lease in db_api.lease_list(status=L.STARTING)
     ] == ["d"]
@@ -377,13 +302,16 @@ def test_lease_list_marker_of_another_project_is_invalid(database):
 def test_reservation_and_event_updates(database):
     lease = make_lease(reservations=[reservation()], events=[event()])
     res = db_api.reservation_update(
-        lease["reservations"][0]["id"], {"status": "active"}
+        lease["reservations"][0]["id"], {"resource_id": "r1"}
     )
-    assert res["status"] == "active"
+    assert res["resource_id"] == "r1"
+    # A status changes only through reservations_transition.
+    with pytest.raises(ValueError):
+        db_api.reservation_update(res["id"], {"status": "active"})
     ev = db_api.event_update(lease["events"][0]["id"], {"time": T0})
     assert ev["time"] == T0
     with pytest.raises(exceptions.ReservationNotFound):
-        db_api.reservation_update("missing", {"status": "active"})
+        db_api.reservation_update("missing", {"resource_id": "r1"})
     with pytest.raises(exceptions.EventNotFound):
         db_api.event_update("missing", {"time": T0})
 
@@ -399,174 +327,3 @@ def test_event_create_and_destroy(database):
     db_api.event_destroy(created["id"])
     db_api.event_destroy(created["id"])  # already gone: not an error
     assert db_api.lease_get(lease["id"])["events"] == []
-
-
-# events_claim_due / event_finish / event_next_due_time ------------------
-
-
-def _claim(now, claimer="m1", stale_before=None, **kwargs):
-    stale_before = stale_before or now - minutes(10)
-    return db_api.events_claim_due(now, claimer, stale_before, **kwargs)
-
-
-def test_claim_takes_due_undone_events_only(database):
-    lease = make_lease(
-        events=[
-            event(ET.START_LEASE, T0),
-            event(ET.BEFORE_END_LEASE, T0 + minutes(30)),
-            event(ET.END_LEASE, T0 + minutes(60)),
-            event("done", T0 - minutes(5), status=E.DONE),
-            event("failed", T0 - minutes(5), status=E.ERROR),
-        ]
-    )
-    assert _claim(T0 - minutes(1)) == []
-    claimed = _claim(T0)
-    assert [e["event_type"] for e in claimed] == [ET.START_LEASE]
-    got = claimed[0]
-    assert got["status"] == E.IN_PROGRESS
-    assert got["claimed_by"] == "m1"
-    assert got["claimed_at"] == T0
-    assert got["attempts"] == 1
-    assert got["lease_id"] == lease["id"]
-    # Claimed events are not due again for anyone.
-    assert _claim(T0, "m2") == []
-    later = _claim(T0 + minutes(60), "m2", stale_before=T0)
-    assert sorted(e["event_type"] for e in later) == [
-        ET.BEFORE_END_LEASE,
-        ET.END_LEASE,
-    ]
-    assert {e["claimed_by"] for e in later} == {"m2"}
-
-
-def test_claim_respects_the_limit_oldest_first(database):
-    make_lease(
-        events=[event(time=T0 + minutes(i)) for i in range(5)],
-    )
-    first = _claim(T0 + minutes(10), limit=2)
-    assert sorted(e["time"] for e in first) == [T0, T0 + minutes(1)]
-    assert len(_claim(T0 + minutes(10), limit=10)) == 3
-
-
-def test_claim_honours_retry_at(database):
-    make_lease(events=[event(time=T0, retry_at=T0 + minutes(5))])
-    assert _claim(T0 + minutes(4)) == []
-    claimed = _claim(T0 + minutes(5))
-    assert len(claimed) == 1
-
-
-def test_an_event_moved_past_its_retry_at_waits_for_its_time(database):
-    # An update moved the event later after a failed attempt.
-    make_lease(events=[event(time=T0 + minutes(30), retry_at=T0)])
-    assert db_api.event_next_due_time(minutes(10)) == T0 + minutes(30)
-    assert _claim(T0 + minutes(29)) == []
-    assert len(_claim(T0 + minutes(30))) == 1
-
-
-def test_claim_takes_back_stale_in_progress_events(database):
-    make_lease(
-        events=[
-            event(
-                time=T0,
-                status=E.IN_PROGRESS,
-                claimed_by="dead",
-                claimed_at=T0,
-                attempts=1,
-            )
-        ]
-    )
-    now = T0 + minutes(10)
-    # Claimed at T0, not stale before T0: still the dead manager's.
-    assert _claim(now, "m2", stale_before=T0) == []
-    claimed = _claim(now, "m2", stale_before=T0 + minutes(1))
-    assert len(claimed) == 1
-    assert claimed[0]["claimed_by"] == "m2"
-    assert claimed[0]["claimed_at"] == now
-    assert claimed[0]["attempts"] == 2
-
-
-def test_event_finish_only_for_the_current_claimer(database):
-    lease = make_lease(events=[event(time=T0)])
-    event_id = lease["events"][0]["id"]
-    # Not claimed yet: nobody can finish it.
-    assert db_api.event_finish(event_id, "m1", E.DONE) is False
-    _claim(T0, "m1")
-    # m1 is thought dead; m2 reclaims.
-    _claim(T0 + minutes(20), "m2", stale_before=T0 + minutes(10))
-    assert db_api.event_finish(event_id, "m1", E.DONE) is False
-    assert db_api.event_finish(event_id, "m2", E.DONE) is True
-    got = db_api.lease_get(lease["id"])["events"][0]
-    assert got["status"] == E.DONE
-    assert got["claimed_by"] == "m2"
-    # Finished: nobody can finish it again.
-    assert db_api.event_finish(event_id, "m2", E.ERROR) is False
-
-
-def test_event_finish_for_a_retry_records_error_and_retry_at(database):
-    lease = make_lease(events=[event(time=T0)])
-    event_id = lease["events"][0]["id"]
-    _claim(T0)
-    assert db_api.event_finish(
-        event_id, "m1", E.UNDONE, error="boom", retry_at=T0 + minutes(1)
-    )
-    got = db_api.lease_get(lease["id"])["events"][0]
-    assert got["status"] == E.UNDONE
-    assert got["last_error"] == "boom"
-    assert got["retry_at"] == T0 + minutes(1)
-    assert got["attempts"] == 1
-
-
-def test_event_next_due_time(database):
-    stale_after = minutes(10)
-    assert db_api.event_next_due_time(stale_after) is None
-    make_lease(
-        events=[
-            event(time=T0 - minutes(60), status=E.DONE),
-            event(time=T0 + minutes(30)),
-        ]
-    )
-    assert db_api.event_next_due_time(stale_after) == T0 + minutes(30)
-    make_lease(
-        name="retrying",
-        events=[event(time=T0, retry_at=T0 + minutes(20))],
-    )
-    assert db_api.event_next_due_time(stale_after) == T0 + minutes(20)
-    make_lease(
-        name="running",
-        events=[
-            event(
-                time=T0 - minutes(60),
-                status=E.IN_PROGRESS,
-                claimed_by="m1",
-                claimed_at=T0,
-            )
-        ],
-    )
-    # A running event is due again once it has been claimed too long.
-    assert db_api.event_next_due_time(stale_after) == T0 + minutes(10)
-
-
-def test_concurrent_claimers_never_share_an_event(database):
-    make_lease(events=[event(time=T0 + minutes(i)) for i in range(30)])
-    barrier = threading.Barrier(4)
-    results = {}
-
-    def claim(name):
-        barrier.wait(5)
-        got = []
-        while True:
-            batch = _claim(T0 + minutes(60), name, limit=3)
-            if not batch:
-                break
-            got.extend(e["id"] for e in batch)
-        results[name] = got
-
-    threads = [
-        threading.Thread(target=claim, args=(f"m{i}",)) for i in range(4)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-    every = [event_id for got in results.values() for event_id in got]
-    assert len(every) == 30
-    assert len(set(every)) == 30

@@ -1,26 +1,28 @@
 """LeaseManager: validation, admission, persistence, on the real database.
 
 The recorder plugin (tests/plugins) stands in for a resource plugin and
-writes every hook call to ``record_file``.
+writes every hook call to ``record_file``; the clock is virtual (see
+conftest.py).
 """
 
 import datetime
 
 import pytest
 
-from climate import context, exceptions, plugins, states
+from climate import context, exceptions, states
 from climate.common import dates
 from climate.db import api as db_api
-from climate.manager import events, leases
 from tests import helpers
-
-L = states.LeaseStatus
-E = states.EventStatus
-ET = states.EventType
-
-START = datetime.datetime(2035, 1, 1, 12, 0)
-END = datetime.datetime(2035, 1, 2, 12, 0)
-RECORDER = "test:recorder"
+from tests.unit.manager.conftest import (
+    END,
+    ET,
+    RECORDER,
+    START,
+    E,
+    L,
+    force_status,
+    user,
+)
 
 
 def wire(moment):
@@ -42,38 +44,9 @@ def body(name="lease", start=START, end=END, reservations=None, **extra):
     return values
 
 
-def user(project_id="p1"):
-    return context.RequestContext(
-        user_id="u1", project_id=project_id, overwrite=False
-    )
-
-
-class Changes:
-    def __init__(self):
-        self.count = 0
-
-    def __call__(self):
-        self.count += 1
-
-
 @pytest.fixture
-def changes():
-    return Changes()
-
-
-@pytest.fixture
-def loaded_plugins():
-    return plugins.load(["test.recorder.plugin"])
-
-
-@pytest.fixture
-def manager(database, record_file, loaded_plugins, changes):
-    return leases.LeaseManager(loaded_plugins, on_change=changes)
-
-
-@pytest.fixture
-def loop(database, loaded_plugins):
-    return events.EventLoop(events.EventHandler(loaded_plugins), "test")
+def manager(lease_manager):
+    return lease_manager
 
 
 def records(record_file, hook=None):
@@ -342,7 +315,8 @@ def test_update_renames(manager, record_file, changes):
     assert updated["events"] == lease["events"]
     # Nothing about the reservations changed: the plugin is not asked.
     assert [hook for hook, _ in records(record_file)] == ["reserve"]
-    assert changes.count == 2
+    # No event moved: the event runner is not woken.
+    assert changes.count == 1
 
 
 def test_update_prolong_moves_end_before_end_and_their_events(
@@ -466,7 +440,7 @@ def test_invalid_update_changes_nothing(manager, changes, values, error):
     error = error or exceptions.InvalidInput
     with pytest.raises(error):
         manager.update(user(), lease["id"], values)
-    # Rolled back entirely, the UPDATING state included.
+    # Rolled back entirely.
     assert db_api.lease_get(lease["id"]) == lease
     assert changes.count == 1
 
@@ -485,12 +459,12 @@ def test_update_of_another_projects_lease_is_not_found(manager):
         manager.update(user("p2"), lease["id"], {"name": "mine now"})
 
 
-def test_update_reschedules_undone_events_only(manager, loop):
+def test_update_reschedules_undone_events_only(manager, at):
     lease = manager.create(user(), body())
     events_before = by_type(lease)
-    assert loop.run_once(now=START) == 1
+    assert at(START) == 1
     before_end = events_before[ET.BEFORE_END_LEASE]["time"]
-    assert loop.run_once(now=before_end) == 1
+    assert at(before_end) == 1
     active = db_api.lease_get(lease["id"])
     assert active["status"] == L.ACTIVE
     updated = manager.update(user(), lease["id"], {"prolong_for": "1d"})
@@ -505,19 +479,19 @@ def test_update_reschedules_undone_events_only(manager, loop):
     assert after[ET.END_LEASE]["status"] == E.UNDONE
 
 
-def test_update_of_an_active_lease_cannot_move_its_start(manager, loop):
+def test_update_of_an_active_lease_cannot_move_its_start(manager, at):
     lease = manager.create(user(), body())
-    loop.run_once(now=START)
+    at(START)
     with pytest.raises(exceptions.InvalidState) as info:
         manager.update(user(), lease["id"], {"defer_by": "1h"})
     assert info.value.code == 409
     assert db_api.lease_get(lease["id"])["status"] == L.ACTIVE
 
 
-def test_update_of_a_terminated_lease_cannot_move_its_dates(manager, loop):
+def test_update_of_a_terminated_lease_cannot_move_its_dates(manager, at):
     lease = manager.create(user(), body())
-    loop.run_once(now=START)
-    loop.run_once(now=END)
+    at(START)
+    at(END)
     assert db_api.lease_get(lease["id"])["status"] == L.TERMINATED
     with pytest.raises(exceptions.InvalidState):
         manager.update(user(), lease["id"], {"prolong_for": "1h"})
@@ -526,12 +500,69 @@ def test_update_of_a_terminated_lease_cannot_move_its_dates(manager, loop):
     assert renamed["status"] == L.TERMINATED
 
 
+def test_growing_an_active_lease_hands_over_through_an_event(
+    manager, at, record_file
+):
+    lease = manager.create(user(), body())
+    at(START)
+    [reservation] = lease["reservations"]
+    updated = manager.update(
+        user(),
+        lease["id"],
+        {"reservations": [{"id": reservation["id"], "note": "more"}]},
+    )
+    # The update event ran (the runner was woken) before the answer.
+    assert updated["status"] == L.ACTIVE
+    event = by_type(updated)[ET.UPDATE_LEASE]
+    assert (event["status"], event["attempts"]) == (E.DONE, 1)
+    assert [hook for hook, _ in records(record_file)] == [
+        "reserve",
+        "on_start",
+        "update",
+        "on_start",
+    ]
+
+
+def test_a_hand_over_that_fails_for_good_degrades_but_keeps_the_lease(
+    manager, at, changes, config, record_file
+):
+    config.config(event_max_attempts=2, group="manager")
+    lease = manager.create(user(), body("grows"))
+    at(START)
+    assert db_api.lease_get(lease["id"])["status"] == L.ACTIVE
+    # From now on every hand-over fails (the recorder plugin fails the
+    # hooks of leases so named).
+    db_api.lease_update(lease["id"], {"name": "fail-on_start-now"})
+    changes.drive = None
+    [reservation] = lease["reservations"]
+    config.config(act_now_wait=0, group="manager")
+    manager.update(
+        user(),
+        lease["id"],
+        {"reservations": [{"id": reservation["id"], "note": "x"}]},
+    )
+    event = by_type(db_api.lease_get(lease["id"]))[ET.UPDATE_LEASE]
+    at(event["time"])
+    waiting = db_api.lease_get(lease["id"])
+    # Back to ACTIVE while the retry waits: it keeps what it held.
+    assert waiting["status"] == L.ACTIVE
+    assert "on_start failed on purpose" in waiting["status_reason"]
+    retry_at = by_type(waiting)[ET.UPDATE_LEASE]["retry_at"]
+    at(retry_at)
+    failed = db_api.lease_get(lease["id"])
+    assert failed["status"] == L.ACTIVE
+    assert failed["degraded"] is True
+    assert "after 2 attempts" in failed["status_reason"]
+    assert by_type(failed)[ET.UPDATE_LEASE]["status"] == E.ERROR
+    assert {r["status"] for r in failed["reservations"]} == {"active"}
+
+
 # Delete -------------------------------------------------------------------
 
 
 def test_delete_pending_lease_releases_without_on_end(manager, record_file):
     lease = manager.create(user(), body())
-    manager.delete(user(), lease["id"])
+    assert manager.delete(user(), lease["id"]) is None
     with pytest.raises(exceptions.LeaseNotFound):
         db_api.lease_get(lease["id"])
     assert [hook for hook, _ in records(record_file)] == [
@@ -541,11 +572,12 @@ def test_delete_pending_lease_releases_without_on_end(manager, record_file):
 
 
 def test_delete_active_lease_takes_resources_back_first(
-    manager, loop, record_file
+    manager, at, record_file
 ):
     lease = manager.create(user(), body())
-    loop.run_once(now=START)
-    manager.delete(user(), lease["id"])
+    at(START)
+    # The delete event ran at once (the runner was woken): gone.
+    assert manager.delete(user(), lease["id"]) is None
     assert [hook for hook, _ in records(record_file)] == [
         "reserve",
         "on_start",
@@ -556,22 +588,22 @@ def test_delete_active_lease_takes_resources_back_first(
 
 
 def test_delete_terminated_lease_does_not_end_it_again(
-    manager, loop, record_file
+    manager, at, record_file
 ):
     lease = manager.create(user(), body())
-    loop.run_once(now=START)
-    loop.run_once(now=END)
+    at(START)
+    at(END)
     manager.delete(user(), lease["id"])
     assert records(record_file, "on_end") == [("on_end", lease["id"])]
 
 
 def test_delete_after_a_failed_start_attempt_takes_resources_back(
-    manager, loop, record_file
+    manager, at, record_file
 ):
     # on_start failed half-way and waits for its retry: it may hold part of
     # the resources, so deleting the lease must run on_end.
     lease = manager.create(user(), body("flaky-on_start"))
-    loop.run_once(now=START)
+    at(START)
     waiting = db_api.lease_get(lease["id"])
     assert waiting["status"] == L.PENDING
     start = by_type(waiting)[ET.START_LEASE]
@@ -585,17 +617,27 @@ def test_delete_after_a_failed_start_attempt_takes_resources_back(
     ]
 
 
-def test_failed_on_end_during_delete_puts_lease_in_error(
-    manager, loop, record_file
+def test_a_failed_take_back_keeps_the_lease_deleting_then_in_error(
+    manager, at, config, record_file
 ):
+    config.config(event_max_attempts=2, group="manager")
     lease = manager.create(user(), body("fail-on_end"))
-    loop.run_once(now=START)
-    with pytest.raises(RuntimeError, match="on_end failed on purpose"):
-        manager.delete(user(), lease["id"])
-    got = db_api.lease_get(lease["id"])
-    assert got["status"] == L.ERROR
-    assert "on_end failed on purpose" in got["status_reason"]
+    at(START)
+    # The first attempt failed: the answer is the lease, still DELETING,
+    # saying why; the runner retries.
+    answer = manager.delete(user(), lease["id"])
+    assert answer["status"] == L.DELETING
+    assert "on_end failed on purpose" in answer["status_reason"]
+    # A second delete while it waits changes nothing and says the same.
+    again = manager.delete(user(), lease["id"])
+    assert again["status"] == L.DELETING
+    retry_at = by_type(again)[ET.DELETE_LEASE]["retry_at"]
+    at(retry_at)
+    failed = db_api.lease_get(lease["id"])
+    assert failed["status"] == L.ERROR
+    assert "after 2 attempts" in failed["status_reason"]
     assert records(record_file, "release") == []
+    assert records(record_file, "on_end") == [("on_end", lease["id"])] * 2
 
 
 def test_delete_of_another_projects_lease_is_not_found(manager):
@@ -608,16 +650,18 @@ def test_delete_of_another_projects_lease_is_not_found(manager):
 
 def test_delete_of_a_starting_lease_is_refused(manager, record_file):
     lease = manager.create(user(), body())
-    db_api.lease_transition(lease["id"], L.STARTING)
-    with pytest.raises(exceptions.InvalidStateTransition) as info:
+    force_status(lease["id"], L.STARTING)
+    with pytest.raises(exceptions.LeaseBusy) as info:
         manager.delete(user(), lease["id"])
     assert info.value.code == 409
-    assert info.value.kwargs["current"] == L.STARTING
+    assert info.value.kwargs["status"] == L.STARTING
     assert db_api.lease_get(lease["id"])["status"] == L.STARTING
     assert [hook for hook, _ in records(record_file)] == ["reserve"]
 
 
-@pytest.mark.parametrize("busy", [L.STARTING, L.TERMINATING, L.UPDATING])
+@pytest.mark.parametrize(
+    "busy", [L.STARTING, L.TERMINATING, L.UPDATING, L.PREPARING]
+)
 @pytest.mark.parametrize(
     "operation",
     [
@@ -635,17 +679,18 @@ def test_a_busy_lease_refuses_a_second_operation(
     manager, record_file, busy, operation
 ):
     lease = manager.create(user(), body())
-    db_api.lease_transition(lease["id"], busy)
+    force_status(lease["id"], busy)
     before = db_api.lease_get(lease["id"])
-    with pytest.raises(exceptions.InvalidStateTransition) as info:
+    with pytest.raises(exceptions.LeaseBusy) as info:
         operation(manager, lease["id"])
-    assert info.value.kwargs["current"] == busy
+    assert info.value.kwargs["status"] == busy
+    assert "once that is over" in info.value.message
     assert db_api.lease_get(lease["id"]) == before
     assert [hook for hook, _ in records(record_file)] == ["reserve"]
 
 
 def test_a_deleting_lease_refuses_an_update(manager):
     lease = manager.create(user(), body())
-    db_api.lease_transition(lease["id"], L.DELETING)
-    with pytest.raises(exceptions.InvalidStateTransition):
+    force_status(lease["id"], L.DELETING)
+    with pytest.raises(exceptions.LeaseBusy):
         manager.update(user(), lease["id"], {"name": "other"})
