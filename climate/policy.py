@@ -56,6 +56,23 @@ def check(enforcer, context, action, target=None):
     return True
 
 
+#: Reaching another project's lease: one rule, read by the API and the
+#: manager alike.
+ALL_PROJECTS = "climate:leases:get:all_projects"
+
+
+def lease_scope(enforcer, context):
+    """The project whose leases ``context`` may reach by id, or None for
+    every project (``climate:leases:get:all_projects``).
+
+    Whether the caller may then read, change or delete such a lease is
+    the action's own rule; out of its scope a lease is not found.
+    """
+    if check(enforcer, context, ALL_PROJECTS):
+        return None
+    return context.project_id
+
+
 def check_is_admin(enforcer, context):
     """Whether ``context_is_admin`` holds for the caller."""
     credentials = context.to_policy_values()

@@ -181,5 +181,10 @@ def allowed(action, target=None):
     return policy.check(_enforcer(), flask.g.context, action, target)
 
 
+def lease_scope():
+    """The project whose leases the caller may reach (None: every one)."""
+    return policy.lease_scope(_enforcer(), flask.g.context)
+
+
 def is_admin(ctxt):
     return policy.check_is_admin(_enforcer(), ctxt)

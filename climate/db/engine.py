@@ -5,9 +5,10 @@ the transaction already open in the same thread, so a plugin's allocation and
 the lease that owns it commit or roll back together.
 
 SQLite: WAL journal, and writers start with ``BEGIN IMMEDIATE`` so that two
-writers serialize at the start instead of failing at commit.  PostgreSQL and
-MariaDB run at READ COMMITTED; correctness there comes from row locks and
-conditional updates in ``climate.db.api``.
+writers serialize at the start instead of failing at commit.  On PostgreSQL
+and MariaDB writers run at READ COMMITTED, and correctness comes from row
+locks and conditional updates in ``climate.db.api``; readers run at
+REPEATABLE READ, so a read of several statements sees one snapshot.
 
 For benchmarks only: with the environment variable ``CLIMATE_COUNT_SQL`` set
 to a file name when the engines are built, every statement the process sends
@@ -69,13 +70,23 @@ class _Engines:
                 "isolation_level": "READ COMMITTED",
             }
             self.writer = sa.create_engine(url, **kwargs)
-            self.reader = self.writer
+            # A read of several statements (a lease, its reservations, its
+            # events) sees one snapshot, so it never shows a lease a
+            # concurrent delete has half removed: whole, or not found.
+            # Same pool; the level is reset when a connection goes back.
+            self.reader = self.writer.execution_options(
+                isolation_level="REPEATABLE READ"
+            )
             if parsed.get_backend_name() == "mysql":
                 event.listen(self.writer.pool, "checkin", _release_named_locks)
         self.url = url
         log_path = os.environ.get(COUNT_SQL_ENV)
         if log_path:
-            _log_statements({self.writer, self.reader}, log_path)
+            # The reader of a server database is the writer with other
+            # options, and hears the writer's listeners already.
+            shared = parsed.get_backend_name() != "sqlite"
+            engines = {self.writer} if shared else {self.writer, self.reader}
+            _log_statements(engines, log_path)
 
     def dispose(self):
         with self._lock:

@@ -21,7 +21,7 @@ import uuid
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from climate import clock, exceptions, stages, states
+from climate import clock, exceptions, policy, stages, states
 from climate.common import dates
 from climate.db import api as db_api
 from climate.enforcement import UsageEnforcer
@@ -54,6 +54,10 @@ class LeaseManager:
         (default: no limits).
     :param notifier: sends ``lease.create``, ``lease.update`` and
         ``lease.delete`` (default: nothing is sent).
+    :param policy_enforcer: the oslo.policy enforcer whose
+        ``climate:leases:get:all_projects`` says whose leases a caller may
+        reach, as in the API (default: one with Climate's rules and the
+        configured policy file).
     """
 
     def __init__(
@@ -63,20 +67,26 @@ class LeaseManager:
         on_change=lambda at: None,
         enforcer=None,
         notifier=None,
+        policy_enforcer=None,
     ):
         self._plugins = plugins
         self._lifecycle = lifecycle or stages.Lifecycle(plugins)
         self._on_change = on_change
         self._enforcer = enforcer or UsageEnforcer()
         self._notifier = notifier or notifications.NullNotifier()
+        self._policy = policy_enforcer or policy.get_enforcer()
 
     # Reads ----------------------------------------------------------------
 
     def get(self, context, lease_id):
-        return db_api.lease_get(lease_id, _project_scope(context))
+        return db_api.lease_get(lease_id, self._scope(context))
 
     def list(self, context, **filters):
-        return db_api.lease_list(project_id=_project_scope(context), **filters)
+        return db_api.lease_list(project_id=self._scope(context), **filters)
+
+    def _scope(self, context):
+        """The project whose leases the caller may reach (None: all)."""
+        return policy.lease_scope(self._policy, context)
 
     # Create ---------------------------------------------------------------
 
@@ -164,7 +174,7 @@ class LeaseManager:
         values = dict(values)
         now = dates.utcnow()
         with db_api.writer():
-            lease = db_api.lease_lock(lease_id, _project_scope(context))
+            lease = db_api.lease_lock(lease_id, self._scope(context))
             _check_idle(lease)
             changes = {}
             if "name" in values:
@@ -355,7 +365,7 @@ class LeaseManager:
             act_now_wait``.
         """
         with db_api.writer():
-            lease = db_api.lease_lock(lease_id, _project_scope(context))
+            lease = db_api.lease_lock(lease_id, self._scope(context))
             if lease["status"] == L.DELETING:
                 event_id = _pending_delete(lease)
             elif not self._lifecycle.may_hold_resources(lease):
@@ -393,11 +403,6 @@ class LeaseManager:
                 resource_type=resource_type,
                 supported=", ".join(sorted(self._plugins)) or "none",
             )
-
-
-def _project_scope(context):
-    """Limit reads to the caller's project (admins see every project)."""
-    return None if context.is_admin else context.project_id
 
 
 def _check_idle(lease):

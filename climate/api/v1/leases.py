@@ -9,7 +9,7 @@ lease by its id.
 import flask
 from oslo_config import cfg
 
-from climate import exceptions, states
+from climate import exceptions, policy, states
 from climate.api import auth, body, views
 from climate.db import api as db_api
 
@@ -37,7 +37,6 @@ _UPDATE_FIELDS = {
     "advance_by": str,
 }
 _LIST_ARGS = ("status", "name", "limit", "marker", "all_projects")
-_ALL_PROJECTS = "climate:leases:get:all_projects"
 
 
 def _manager():
@@ -46,9 +45,7 @@ def _manager():
 
 def _project_scope():
     """The project whose leases the caller may reach by id (None: all)."""
-    if auth.allowed(_ALL_PROJECTS):
-        return None
-    return flask.g.context.project_id
+    return auth.lease_scope()
 
 
 def _lease_for(action, lease_id):
@@ -71,7 +68,7 @@ def list_leases():
     auth.authorize("climate:leases:get")
     project_id = flask.g.context.project_id
     if body.boolean_arg(args.get("all_projects"), "all_projects"):
-        auth.authorize(_ALL_PROJECTS)
+        auth.authorize(policy.ALL_PROJECTS)
         project_id = None
     status = args.get("status")
     if status is not None and status.upper() not in states.LeaseStatus.ALL:

@@ -338,3 +338,67 @@ def test_an_operator_policy_file_overrides_the_defaults(
         "PolicyNotAuthorized",
         "climate:oshosts:post",
     )
+
+
+@pytest.mark.parametrize(
+    "put_rule,expect_put,expect_delete",
+    [
+        # Reaching other projects' leases is not acting on them.
+        ("rule:project_member_or_admin", 403, 403),
+        ("rule:project_member_or_admin or role:auditor", 200, 204),
+    ],
+)
+def test_one_rule_decides_whose_leases_a_caller_reaches(
+    database, config, tmp_path, put_rule, expect_put, expect_delete
+):
+    """The API and the manager read the same rule: a non-admin granted
+    ``climate:leases:get:all_projects`` reaches another project's lease
+    for every action, and each action's own rule decides."""
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text(
+        '"climate:leases:get:all_projects": "role:auditor"\n'
+        '"climate:leases:get": "rule:project_reader_or_admin or '
+        'role:auditor"\n'
+        f'"climate:leases:put": "{put_rule}"\n'
+        f'"climate:leases:delete": "{put_rule}"\n'
+    )
+    from climate import policy
+    from climate.api import app
+
+    policy.get_enforcer()  # registers the [oslo_policy] options
+    config.config(policy_file=str(policy_file), group="oslo_policy")
+    config.config(plugins=["test.recorder.plugin"], group="manager")
+
+    manager = service.ManagerService()
+    manager.start()
+    try:
+        client = app.create_app().test_client()
+        created = client.post(
+            "/v1/leases",
+            json=helpers.lease_body("theirs", start=START, end=END),
+            headers=ACTORS["a-member"],
+        )
+        lease_id = created.json["lease"]["id"]
+        auditor = _who("project-b", "eve", "member,auditor")
+
+        assert (
+            client.get(f"/v1/leases/{lease_id}", headers=auditor).status_code
+            == 200
+        )
+        listed = client.get("/v1/leases?all_projects=1", headers=auditor)
+        assert [x["id"] for x in listed.json["leases"]] == [lease_id]
+        put = client.put(
+            f"/v1/leases/{lease_id}", json={"name": "seen"}, headers=auditor
+        )
+        assert put.status_code == expect_put, put.json
+        deleted = client.delete(f"/v1/leases/{lease_id}", headers=auditor)
+        assert deleted.status_code == expect_delete, deleted.json
+        # A member of B without the role still does not see A's lease.
+        check_error(
+            client.get(f"/v1/leases/{lease_id}", headers=ACTORS["b-member"]),
+            404,
+            "LeaseNotFound",
+            lease_id,
+        )
+    finally:
+        manager.stop()
