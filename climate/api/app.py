@@ -6,7 +6,7 @@ import flask
 from oslo_config import cfg
 
 from climate import policy
-from climate.api import auth, errors, root
+from climate.api import auth, body, errors, root
 from climate.api.v1 import hosts, leases
 from climate.manager import rpcapi
 
@@ -38,6 +38,7 @@ def create_app():
 
 def _start_request():
     flask.g.request_id = f"req-{uuid.uuid4()}"
+    body.refuse_nul_in_url()
     if flask.request.blueprint == root.blueprint.name:
         return  # the versions are public
     ctxt = auth.context_from_environ(flask.request.environ, flask.g.request_id)

@@ -35,6 +35,7 @@ def json_object(allowed, envelope=None):
         body = body[envelope]
     if not isinstance(body, dict):
         raise exceptions.MalformedRequestBody(reason="expected a JSON object")
+    _refuse_nul(body, "the body")
     if allowed is None:
         return body
     unknown = sorted(set(body) - set(allowed))
@@ -68,6 +69,32 @@ def _type_name(types):
     if isinstance(types, tuple):
         return " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
     return _TYPE_NAMES.get(types, types.__name__)
+
+
+def _refuse_nul(value, where):
+    """No string of the request may hold a NUL character: databases refuse
+    it (PostgreSQL), and no name or date needs one."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise exceptions.InvalidInput(
+                reason=f"{where} holds a NUL character (\\u0000), which no "
+                "field accepts"
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key, where)
+            _refuse_nul(item, f"{key}" if where == "the body" else where)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_nul(item, where)
+
+
+def refuse_nul_in_url():
+    """Refuse a path or query string holding a NUL character (``%00``)."""
+    _refuse_nul(flask.request.path, "the URL's path")
+    for key, value in flask.request.args.items(multi=True):
+        _refuse_nul(key, "the query string")
+        _refuse_nul(value, f"query parameter {key}")
 
 
 def query_args(allowed):

@@ -235,3 +235,45 @@ def test_manager_errors_carry_no_remote_traceback(api):
 
     check_error(response, 409, "NotEnoughResourcesAvailable")
     assert_no_leak(response)
+
+
+@pytest.mark.parametrize(
+    "method,path,body,where",
+    [
+        ("post", "/v1/leases", {"name": "a\x00b"}, "name"),
+        (
+            "post",
+            "/v1/leases",
+            {
+                "name": "n",
+                "reservations": [
+                    {"resource_type": "test:recorder", "note": "x\x00"}
+                ],
+            },
+            "reservations",
+        ),
+        ("post", "/v1/leases", {"na\x00me": "n"}, "the body"),
+        ("post", "/v1/os-hosts", {"name": "h\x00"}, "name"),
+        ("get", "/v1/leases/abc%00def", None, "path"),
+        ("get", "/v1/leases?name=a%00", None, "query parameter name"),
+        ("get", "/v1/os-hosts/1%00", None, "path"),
+    ],
+)
+def test_a_nul_character_anywhere_is_a_400(
+    api, lease_and_host, method, path, body, where
+):
+    kwargs = {"headers": ADMIN}
+    if body is not None:
+        kwargs["json"] = (
+            {
+                "start_date": START,
+                "end_date": END,
+                **body,
+            }
+            if path == "/v1/leases"
+            else body
+        )
+    response = getattr(api, method)(path, **kwargs)
+    check_error(response, 400, "InvalidInput", "NUL character")
+    assert where in response.json["error_message"]
+    assert_no_leak(response)
