@@ -31,21 +31,20 @@ class RecorderPlugin(base.ResourcePlugin):
 
     def _record(self, hook, lease, reservation):
         path = os.environ.get("CLIMATE_TEST_RECORD")
-        if path:
-            line = json.dumps(
-                {
-                    "hook": hook,
-                    "lease_id": lease["id"],
-                    "reservation_id": reservation["id"],
-                    "pid": os.getpid(),
-                }
-            )
-            with _lock, open(path, "a") as record:
-                record.write(line + "\n")
+        record = {
+            "hook": hook,
+            "lease_id": lease["id"],
+            "reservation_id": reservation["id"],
+            "pid": os.getpid(),
+        }
+        self._write(record, path)
         name = lease["name"]
         if name.startswith(f"slow-{hook}-"):
             millis = name[len(f"slow-{hook}-") :].split("-")[0]
             time.sleep(int(millis) / 1000)
+            # The hook's effect, which a process killed while it slept
+            # never had.
+            self._write({**record, "done": True}, path)
         if name.startswith(f"fail-{hook}"):
             raise RuntimeError(f"{hook} failed on purpose")
         if name.startswith(f"flaky-{hook}"):
@@ -55,6 +54,12 @@ class RecorderPlugin(base.ResourcePlugin):
                 _flaky_seen.add(key)
             if first:
                 raise RuntimeError(f"{hook} failed once on purpose")
+
+    @staticmethod
+    def _write(record, path):
+        if path:
+            with _lock, open(path, "a") as lines:
+                lines.write(json.dumps(record) + "\n")
 
     def reserve(self, context, lease, reservation, values):
         unknown = set(values) - {"note"}
