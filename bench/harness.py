@@ -64,15 +64,15 @@ def member_context():
 
 
 class Service:
-    """``climate-all`` as a child process, stopped by its PID.
+    """A Climate command (``climate-all`` by default) as a child process,
+    stopped by its PID.
 
     :param env: variables added to this process's environment for it.
     """
 
-    def __init__(self, config_path, log_path, env=None):
-        executable = os.path.join(
-            os.path.dirname(sys.executable), "climate-all"
-        )
+    def __init__(self, config_path, log_path, env=None, command="climate-all"):
+        self.command = command
+        executable = os.path.join(os.path.dirname(sys.executable), command)
         # Appended to: a restarted service logs after the first one.
         self._log = open(log_path, "ab")
         self.log_path = log_path
@@ -88,8 +88,8 @@ class Service:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(
-                    f"climate-all exited with {self.process.returncode}:\n"
-                    + self.log_tail()
+                    f"{self.command} exited with {self.process.returncode}:"
+                    f"\n{self.log_tail()}"
                 )
             try:
                 if requests.get(url, timeout=1).status_code == 300:
