@@ -45,7 +45,14 @@ trap finish EXIT
 export TMPDIR=$run_tmp
 
 log "installing Climate and its test dependencies into .venv"
-VIRTUAL_ENV=$PWD/.venv "$uv" pip install --quiet -e ".[test]"
+export VIRTUAL_ENV=$PWD/.venv
+# The distribution was named "climate" before; an install of that name
+# left in .venv would register every entry point twice.
+if .venv/bin/python -c 'import importlib.metadata as m; m.distribution("climate")' 2>/dev/null; then
+    "$uv" pip uninstall --quiet climate
+fi
+"$uv" pip install --quiet -e ".[test]"
+unset VIRTUAL_ENV
 
 tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 

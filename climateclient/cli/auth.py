@@ -237,7 +237,8 @@ def _cloud_client(options):
     except ImportError:
         raise exceptions.AuthenticationFailed(
             "--os-cloud reads clouds.yaml with openstacksdk, which is not "
-            "installed: pip install 'climate[clouds]'"
+            "installed: install Climate with its clouds extra "
+            "(climate-leases[clouds]) or pip install openstacksdk"
         )
 
     from climateclient import client

@@ -17,6 +17,9 @@ from cliff import app, commandmanager
 from climateclient.cli import auth
 
 COMMAND_GROUP = "climate.cli"
+#: The distribution (``pip install`` name) of Climate; ``climate`` on PyPI
+#: is an unrelated package.
+DISTRIBUTION = "climate-leases"
 
 
 class ClientManager:
@@ -87,7 +90,7 @@ class ClimateShell(app.App):
 
 def _version():
     try:
-        return metadata.version("climate")
+        return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:
         return "unknown"
 
