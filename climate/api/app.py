@@ -5,6 +5,7 @@ import uuid
 import flask
 from oslo_config import cfg
 
+from climate import context as climate_context
 from climate import policy
 from climate.api import auth, errors, root
 from climate.api.v1 import hosts, leases
@@ -26,6 +27,7 @@ def create_app():
 
     app.before_request(_start_request)
     app.after_request(_add_request_id)
+    app.teardown_request(_end_request)
     errors.register(app)
 
     app.register_blueprint(root.blueprint)
@@ -43,6 +45,12 @@ def _start_request():
     ctxt = auth.context_from_environ(flask.request.environ, flask.g.request_id)
     ctxt.is_admin = auth.is_admin(ctxt)
     flask.g.context = ctxt
+    # The log lines of this request carry its context, and only they.
+    ctxt.update_store()
+
+
+def _end_request(_error):
+    climate_context.clear_current()
 
 
 def _add_request_id(response):
