@@ -7,7 +7,7 @@ from oslo_config import cfg
 
 from climate import context as climate_context
 from climate import policy
-from climate.api import auth, errors, root
+from climate.api import auth, errors, healthcheck, metrics, root
 from climate.api.v1 import hosts, leases
 from climate.manager import rpcapi
 
@@ -33,8 +33,20 @@ def create_app():
     app.register_blueprint(root.blueprint)
     app.register_blueprint(leases.blueprint, url_prefix="/v1/leases")
     app.register_blueprint(hosts.blueprint, url_prefix="/v1/os-hosts")
+    public = []
+    if CONF.api.metrics_access != "off":
+        app.register_blueprint(metrics.blueprint)
+    if CONF.api.metrics_access == "open":
+        public.append(metrics.PATH)
 
-    app.wsgi_app = auth.pipeline(app.wsgi_app)
+    # Outermost first: every request is counted; /healthcheck answers
+    # before authentication; then the auth middleware and the application.
+    app.wsgi_app = auth.pipeline(app.wsgi_app, public_paths=public)
+    app.wsgi_app = healthcheck.Mount(app.wsgi_app)
+    app.extensions[metrics.EXTENSION] = app_metrics = metrics.Metrics()
+    app.wsgi_app = metrics.RequestMetrics(
+        app.wsgi_app, app_metrics, app.url_map
+    )
     return app
 
 
@@ -42,6 +54,11 @@ def _start_request():
     flask.g.request_id = f"req-{uuid.uuid4()}"
     if flask.request.blueprint == root.blueprint.name:
         return  # the versions are public
+    if (
+        flask.request.blueprint == metrics.blueprint.name
+        and CONF.api.metrics_access == "open"
+    ):
+        return
     ctxt = auth.context_from_environ(flask.request.environ, flask.g.request_id)
     ctxt.is_admin = auth.is_admin(ctxt)
     flask.g.context = ctxt
