@@ -3,19 +3,29 @@
 from cliff import command, lister, show
 
 from climateclient import exceptions
+from climateclient.osc import plugin
 
 #: The distribution the commands come from (see ``climateclient.cli.shell``).
 DISTRIBUTION = "climate-leases"
 
 
-class _Epilog:
-    """The epilog of a command's help, without cliff's search of every
-    installed distribution for the one that provides the command (a tenth
-    of a second on each run): it is Climate's."""
+class _Base:
+    """What Climate's commands add to cliff's classes."""
+
+    @property
+    def auth_required(self):
+        """Whether OpenStackClient must set up Keystone before the command
+        runs: not when ``CLIMATE_URL`` names the service."""
+        return plugin.climate_url(self.app) is None
 
     def get_epilog(self):
         """The command's epilog, its hooks' and, under another application
-        (``openstack``), which distribution provides the command."""
+        (``openstack``), which distribution provides the command.
+
+        Unlike cliff's, it does not search every installed distribution
+        for the one that provides the command (a tenth of a second on each
+        run): it is Climate's.
+        """
         parts = [self._epilog or ""]
         for hook in self._hooks:
             if hook.obj is not None:
@@ -29,16 +39,16 @@ class _Epilog:
         return "\n\n".join(parts)
 
 
-class Command(_Epilog, command.Command):
+class Command(_Base, command.Command):
     """A command that prints nothing (or its own lines)."""
 
 
-class ShowOne(_Epilog, show.ShowOne):
+class ShowOne(_Base, show.ShowOne):
     """A command that shows one record: ``take_action`` returns
     ``(columns, values)``."""
 
 
-class Lister(_Epilog, lister.Lister):
+class Lister(_Base, lister.Lister):
     """A command that lists records: ``take_action`` returns
     ``(columns, rows)``.  An empty list shows the table's header (with the
     table format), so that it is clear the list is empty."""
@@ -57,8 +67,13 @@ def client(app):
     """The ``climateclient.client.Client`` of the running application.
 
     ``app.client_manager.reservation`` is where both the ``climate`` shell
-    and OpenStackClient (for its ``reservation`` plugin) keep it.
+    and OpenStackClient (for its ``reservation`` plugin) keep it; under
+    OpenStackClient, ``CLIMATE_URL`` may name the service instead (see
+    ``climateclient.osc.plugin``).
     """
+    url = plugin.climate_url(app)
+    if url:
+        return plugin.endpoint_client(url)
     return app.client_manager.reservation
 
 
