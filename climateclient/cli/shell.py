@@ -183,8 +183,12 @@ class ClimateShell(app.App):
         return super().run_subcommand(argv)
 
     def _unknown_command(self, argv):
-        typed = " ".join(_leading_words(argv)) or argv[0]
+        words = _leading_words(argv) or argv[:1]
         names, incomplete = self.command_manager.suggestions(argv)
+        if names and not incomplete:
+            # "lease crate x": the command part, not its arguments.
+            words = words[: len(names[0].split())]
+        typed = " ".join(words)
         if incomplete:
             lines = [f"climate: '{typed}' needs one more word; one of:"]
         else:

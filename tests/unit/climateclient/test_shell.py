@@ -312,6 +312,13 @@ def test_a_typo_suggests_only_close_commands():
         "  climate lease list"
     ]
 
+    _, _, err = _run(["lease", "crate", "x"])
+    assert err.splitlines()[:3] == [
+        "climate: 'lease crate' is not a climate command.",
+        "Did you mean:",
+        "  climate lease create",
+    ]
+
     _, _, err = _run(["foo"])
     assert err.splitlines() == [
         "climate: 'foo' is not a climate command.",
