@@ -14,15 +14,45 @@ cd "$(dirname "$0")"
 log() { printf '==> %s\n' "$*"; }
 
 python=${PYTHON:-python3}
-if ! command -v uv >/dev/null 2>&1; then
-    log "installing uv"
-    "$python" -m pip install --quiet uv
+# uv is installed into the project's .venv, never into the machine's Python.
+if [ ! -x .venv/bin/python ]; then
+    log "creating .venv"
+    "$python" -m venv .venv
 fi
-uv=$(command -v uv || echo "$("$python" -m site --user-base)/bin/uv")
+uv=.venv/bin/uv
+if [ ! -x "$uv" ]; then
+    log "installing uv into .venv"
+    # A .venv made by uv has no pip; the standard library can add it.
+    .venv/bin/python -m pip --version >/dev/null 2>&1 ||
+        .venv/bin/python -m ensurepip --upgrade >/dev/null
+    .venv/bin/python -m pip install --quiet uv
+fi
+
+# Everything written to the temporary folder during the run (pytest's
+# tmp_path, the processes the tests start, uv's builds) goes into one
+# folder of this run: removed after a green run, kept after a failing one.
+base_tmp=${TMPDIR:-/tmp}
+run_tmp=$(mktemp -d "$base_tmp/climate-tests.XXXXXX")
+finish() {
+    local status=$?
+    if [ "$status" = 0 ]; then
+        rm -rf "$run_tmp"
+    else
+        log "the test run's temporary files are kept in $run_tmp"
+    fi
+}
+trap finish EXIT
+export TMPDIR=$run_tmp
 
 log "installing Climate and its test dependencies into .venv"
-[ -x .venv/bin/python ] || "$uv" venv --quiet --python "$python" .venv
-VIRTUAL_ENV=$PWD/.venv "$uv" pip install --quiet -e ".[test]"
+export VIRTUAL_ENV=$PWD/.venv
+# The distribution was named "climate" before; an install of that name
+# left in .venv would register every entry point twice.
+if .venv/bin/python -c 'import importlib.metadata as m; m.distribution("climate")' 2>/dev/null; then
+    "$uv" pip uninstall --quiet climate
+fi
+"$uv" pip install --quiet -e ".[test]"
+unset VIRTUAL_ENV
 
 tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -33,7 +63,8 @@ ensure_service() {  # name port start-command...
         return 0
     fi
     log "starting $name"
-    "$@" >/dev/null 2>&1 || true
+    # The machine's temporary folder: the service outlives this run's.
+    TMPDIR=$base_tmp "$@" >/dev/null 2>&1 || true
     for _ in $(seq 120); do
         tcp_open "$port" && return 0
         sleep 0.5

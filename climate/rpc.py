@@ -46,7 +46,10 @@ class RequestContextSerializer(messaging.Serializer):
         return ctxt.to_dict()
 
     def deserialize_context(self, ctxt):
-        return climate_context.RequestContext.from_dict(ctxt)
+        # Current for the thread that runs the call, so that the manager's
+        # log lines say who asked (the in-process client puts the caller's
+        # back afterwards).
+        return climate_context.RequestContext.from_dict(ctxt, overwrite=True)
 
 
 def uses_broker():
@@ -131,6 +134,12 @@ class InProcessClient:
         return True
 
     def call(self, ctxt, method, **kwargs):
+        # The call runs in the caller's thread: whatever context the
+        # manager's side makes current must not outlive it there.
+        with climate_context.restored():
+            return self._call(ctxt, method, **kwargs)
+
+    def _call(self, ctxt, method, **kwargs):
         endpoint = _local_endpoints.get(self._topic)
         if endpoint is None:
             raise messaging.MessagingTimeout(
@@ -162,9 +171,11 @@ class InProcessClient:
             if isinstance(exc, messaging.ExpectedException):
                 exc_info = exc.exc_info
             failure = rpc_common.serialize_remote_exception(exc_info)
+            # Not chained to ``exc``: the remote traceback travels in the
+            # error, as over a broker, and is logged once.
             raise rpc_common.deserialize_remote_exception(
                 failure, ALLOWED_EXMODS
-            ) from exc
+            ) from None
         result = self._serializer.serialize_entity(server_ctxt, result)
         return self._serializer.deserialize_entity(
             ctxt, _json_round_trip(result)

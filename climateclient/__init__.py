@@ -5,6 +5,14 @@
 (``climateclient.osc``) are built on it.
 """
 
-from climateclient.client import Client
-
 __all__ = ["Client"]
+
+
+def __getattr__(name):
+    # Imported on first use: the climate command's help, argument errors
+    # and version need neither keystoneauth1 nor requests.
+    if name == "Client":
+        from climateclient.client import Client
+
+        return Client
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

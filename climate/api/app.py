@@ -5,8 +5,9 @@ import uuid
 import flask
 from oslo_config import cfg
 
+from climate import context as climate_context
 from climate import policy
-from climate.api import auth, body, errors, root
+from climate.api import auth, body, errors, healthcheck, metrics, root
 from climate.api.v1 import hosts, leases
 from climate.manager import rpcapi
 
@@ -26,13 +27,26 @@ def create_app():
 
     app.before_request(_start_request)
     app.after_request(_add_request_id)
+    app.teardown_request(_end_request)
     errors.register(app)
 
     app.register_blueprint(root.blueprint)
     app.register_blueprint(leases.blueprint, url_prefix="/v1/leases")
     app.register_blueprint(hosts.blueprint, url_prefix="/v1/os-hosts")
+    public = []
+    if CONF.api.metrics_access != "off":
+        app.register_blueprint(metrics.blueprint)
+    if CONF.api.metrics_access == "open":
+        public.append(metrics.PATH)
 
-    app.wsgi_app = auth.pipeline(app.wsgi_app)
+    # Outermost first: every request is counted; /healthcheck answers
+    # before authentication; then the auth middleware and the application.
+    app.wsgi_app = auth.pipeline(app.wsgi_app, public_paths=public)
+    app.wsgi_app = healthcheck.Mount(app.wsgi_app)
+    app.extensions[metrics.EXTENSION] = app_metrics = metrics.Metrics()
+    app.wsgi_app = metrics.RequestMetrics(
+        app.wsgi_app, app_metrics, app.url_map
+    )
     return app
 
 
@@ -41,9 +55,20 @@ def _start_request():
     body.refuse_nul_in_url()
     if flask.request.blueprint == root.blueprint.name:
         return  # the versions are public
+    if (
+        flask.request.blueprint == metrics.blueprint.name
+        and CONF.api.metrics_access == "open"
+    ):
+        return
     ctxt = auth.context_from_environ(flask.request.environ, flask.g.request_id)
     ctxt.is_admin = auth.is_admin(ctxt)
     flask.g.context = ctxt
+    # The log lines of this request carry its context, and only they.
+    ctxt.update_store()
+
+
+def _end_request(_error):
+    climate_context.clear_current()
 
 
 def _add_request_id(response):

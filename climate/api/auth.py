@@ -35,8 +35,12 @@ PUBLIC_PATHS = ("/", "/v1", "/v1/")
 _IMPLIED_ROLES = {"admin": ("member", "reader"), "member": ("reader",)}
 
 
-def pipeline(app):
-    """Wrap the WSGI ``app`` in the middleware ``auth_strategy`` names."""
+def pipeline(app, public_paths=()):
+    """Wrap the WSGI ``app`` in the middleware ``auth_strategy`` names.
+
+    :param public_paths: paths answered without authentication besides the
+        versions (such as ``/metrics`` when it is open).
+    """
     strategy = CONF.api.auth_strategy
     if strategy == "noauth":
         return NoAuthMiddleware(app)
@@ -45,7 +49,11 @@ def pipeline(app):
         from keystonemiddleware import auth_token
 
         protected = auth_token.AuthProtocol(app, {"oslo_config_config": CONF})
-        return PublicPaths(StandardUnauthorized(protected), app)
+        return PublicPaths(
+            StandardUnauthorized(protected),
+            app,
+            PUBLIC_PATHS + tuple(public_paths),
+        )
     raise ValueError(f"unknown auth_strategy {strategy}")
 
 
@@ -80,16 +88,18 @@ def _with_implied_roles(roles):
 
 
 class PublicPaths:
-    """Send ``GET`` of the versions straight to the application."""
+    """Send ``GET`` of public paths (the versions...) straight to the
+    application."""
 
-    def __init__(self, protected, public):
+    def __init__(self, protected, public, paths=PUBLIC_PATHS):
         self._protected = protected
         self._public = public
+        self._paths = frozenset(paths)
 
     def __call__(self, environ, start_response):
         if (
             environ.get("REQUEST_METHOD") in ("GET", "HEAD")
-            and environ.get("PATH_INFO", "") in PUBLIC_PATHS
+            and environ.get("PATH_INFO", "") in self._paths
         ):
             return self._public(environ, start_response)
         return self._protected(environ, start_response)

@@ -72,7 +72,18 @@ def _rpc_timeout(error):
 
 def _unexpected_error(error):
     request_id = flask.g.get("request_id")
-    LOG.error("request %s failed", request_id, exc_info=error)
+    if isinstance(error, messaging.RemoteError):
+        # The manager failed: its traceback, carried in the error, is the
+        # one that says why; the API's side is only the RPC call.
+        LOG.error(
+            "request %s failed in the manager: %s: %s\n%s",
+            request_id,
+            error.exc_type,
+            error.value,
+            "".join(error.traceback or ()).rstrip(),
+        )
+    else:
+        LOG.error("request %s failed", request_id, exc_info=error)
     return render(
         500,
         "InternalError",

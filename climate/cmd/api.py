@@ -2,9 +2,19 @@
 
 from climate.cmd import common, wsgi
 
+DESCRIPTION = (
+    "Serve Climate's REST API (the Lease API) on [api] host:[api] port "
+    "(127.0.0.1:1234 unless set), forwarding every change to the "
+    "climate-manager processes over the message broker of [DEFAULT] "
+    "transport_url.  For a single process with everything in it, use "
+    "climate-all."
+)
+
 
 def main():
-    common.prepare()
+    common.prepare(extra_opts=wsgi.cli_opts, description=DESCRIPTION)
+    wsgi.apply_cli_opts()
     common.require_broker("climate-api")
+    sock = wsgi.listen("climate-api")
     common.exit_on_signal()
-    wsgi.serve()
+    wsgi.serve(sock)

@@ -14,12 +14,20 @@ CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
 
 
-def prepare(argv=None, extra_opts=()):
-    """Parse the command line and config files, then set up logging."""
+def prepare(argv=None, extra_opts=(), description=None):
+    """Parse the command line and config files, then set up logging.
+
+    :param extra_opts: the command's own command line options.
+    :param description: what the command does, for ``--help``.
+    """
     logging.register_options(CONF)
     if extra_opts:
         CONF.register_cli_opts(extra_opts)
-    CONF(sys.argv[1:] if argv is None else argv, project="climate")
+    CONF(
+        sys.argv[1:] if argv is None else argv,
+        project="climate",
+        description=description,
+    )
     logging.setup(CONF, "climate")
 
 

@@ -66,6 +66,28 @@ api_opts = [
         help="Largest request body, in bytes, the API accepts.  Larger "
         "bodies are refused with 413.",
     ),
+    cfg.StrOpt(
+        "metrics_access",
+        default="open",
+        choices=[
+            (
+                "open",
+                "GET /metrics answers anyone, without authentication, as "
+                "GET /healthcheck does: Prometheus scrapes it without a "
+                "token.  It reports counts and latencies only (no names, "
+                "ids or projects); limit who reaches it with the listening "
+                "address or a firewall.",
+            ),
+            (
+                "policy",
+                "GET /metrics is authenticated like the rest of the API "
+                "and allowed by the climate:metrics:get policy (default: "
+                "admins).",
+            ),
+            ("off", "No /metrics (404)."),
+        ],
+        help="Who may read the Prometheus metrics at GET /metrics.",
+    ),
     cfg.IntOpt(
         "max_limit",
         default=1000,

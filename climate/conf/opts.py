@@ -6,6 +6,7 @@ from climate.conf import (
     database,
     default,
     enforcement,
+    healthcheck,
     hosts,
     manager,
     nova,
@@ -23,6 +24,7 @@ MODULES = (
     enforcement,
     nova,
     service_credentials,
+    healthcheck,
 )
 
 

@@ -8,7 +8,7 @@ them.
 
 import itertools
 
-from climate.policies import allocations, base, hosts, leases
+from climate.policies import allocations, base, hosts, leases, metrics
 
 
 def list_rules():
@@ -19,5 +19,6 @@ def list_rules():
             leases.list_rules(),
             hosts.list_rules(),
             allocations.list_rules(),
+            metrics.list_rules(),
         )
     )

@@ -8,8 +8,8 @@ Enable it in nova.conf (README, "Nova scheduler filter")::
     enabled_filters = ...,ClimateFilter
 
 It runs inside nova-scheduler, so it needs nova installed beside Climate
-(``pip install climate[nova]``); ``climate.scheduler.decision`` holds the
-decision itself and does not.
+(the ``nova`` extra of the ``climate-leases`` distribution);
+``climate.scheduler.decision`` holds the decision itself and does not.
 """
 
 from oslo_config import cfg
@@ -23,8 +23,8 @@ except ImportError as exc:
         raise
     raise ImportError(
         "climate.scheduler.filters.ClimateFilter is a nova-scheduler filter "
-        "and needs nova, which is not installed: install climate[nova] in "
-        "nova-scheduler's environment",
+        "and needs nova, which is not installed: install Climate with its "
+        "nova extra (climate-leases[nova]) in nova-scheduler's environment",
         name=exc.name,
     ) from exc
 

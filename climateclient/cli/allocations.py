@@ -1,8 +1,6 @@
 """``allocation list host`` and ``allocation show host <host>``: which
 reservations hold which hosts, and when."""
 
-from cliff import lister, show
-
 from climateclient.cli import columns, common
 from climateclient.v1 import allocations
 from climateclient.v1 import leases as v1_leases
@@ -58,7 +56,7 @@ def _filters(client, parsed_args):
     }
 
 
-class ListAllocations(lister.Lister):
+class ListAllocations(common.Lister):
     """List the allocations of every resource of a type."""
 
     def get_parser(self, prog_name):
@@ -82,7 +80,7 @@ class ListAllocations(lister.Lister):
         return COLUMNS, common.rows(found, COLUMNS, FORMATTERS)
 
 
-class ShowAllocation(show.ShowOne):
+class ShowAllocation(common.ShowOne):
     """Show the allocations of one resource."""
 
     def get_parser(self, prog_name):

@@ -1,13 +1,15 @@
 """How the ``climate`` command reaches the service.
 
-Two modes, chosen before the options are parsed (they differ):
+Two modes, chosen before the options are parsed (they differ), the
+command line first, then the environment:
 
 - **No Keystone** (the embedded service, ``[api] auth_strategy =
-  noauth``): ``--endpoint URL`` or ``CLIMATE_URL``.  The identity is sent
-  as headers: ``--os-project-id`` (``CLIMATE_PROJECT_ID``, else
-  ``OS_PROJECT_ID``), ``--os-user-id`` (``CLIMATE_USER_ID``, else
-  ``OS_USER_ID``) and ``--os-roles`` (``CLIMATE_ROLES``, such as
-  ``admin``).
+  noauth``): ``--endpoint URL``, or ``CLIMATE_URL`` unless the command line
+  names Keystone (``--os-cloud``, ``--os-auth-url`` or ``--os-auth-type``).
+  The identity is sent as headers: ``--os-project-id``
+  (``CLIMATE_PROJECT_ID``, else ``OS_PROJECT_ID``), ``--os-user-id``
+  (``CLIMATE_USER_ID``, else ``OS_USER_ID``) and ``--os-roles``
+  (``CLIMATE_ROLES``, such as ``admin``).
 - **Keystone**: keystoneauth1's standard options for the plugin named by
   ``--os-auth-type`` (default ``password``: ``--os-auth-url``,
   ``--os-username``, ``--os-password``, ``--os-project-name``, ... and
@@ -15,6 +17,10 @@ Two modes, chosen before the options are parsed (they differ):
   ``--os-cloud`` / ``OS_CLOUD`` (read by openstacksdk's config loader,
   imported only then).  The endpoint comes from the catalog (service type
   ``reservation``).
+
+Help (``-h``, ``--help``, ``help``) lists the options of both modes.  A
+command in the first mode does without keystoneauth1's option loading (a
+tenth of a second).
 """
 
 import argparse
@@ -33,20 +39,38 @@ def _env(environ, *names, default=None):
 
 
 def endpoint_mode(argv, environ):
-    """The endpoint if ``argv`` or the environment name one, else None."""
+    """The endpoint if the command line names one, or else if
+    ``CLIMATE_URL`` does and the command line names no Keystone; else
+    None."""
     pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    pre.add_argument("--endpoint", default=_env(environ, ENDPOINT_ENV))
-    options, _ = pre.parse_known_args(argv)
-    return options.endpoint
+    pre.add_argument("--endpoint")
+    for name in _KEYSTONE_SIGNS:
+        pre.add_argument(name)
+    given, _ = pre.parse_known_args(argv)
+    if given.endpoint:
+        return given.endpoint
+    if any(vars(given).values()):
+        return None
+    return _env(environ, ENDPOINT_ENV)
+
+
+#: Options that say "Keystone", even with CLIMATE_URL set.
+_KEYSTONE_SIGNS = ("--os-cloud", "--os-auth-url", "--os-auth-type")
+
+
+def _help_asked(argv):
+    return bool({"-h", "--help", "help"} & set(argv))
 
 
 def register_options(parser, argv, environ):
-    """Add the connection options of the mode ``argv`` selects."""
+    """Add the connection options of the mode ``argv`` selects (of both
+    when help is asked for)."""
+    endpoint = endpoint_mode(argv, environ)
     group = parser.add_argument_group("Service options")
     group.add_argument(
         "--endpoint",
         metavar="<url>",
-        default=_env(environ, ENDPOINT_ENV),
+        default=endpoint,
         help="URL of a Climate without Keystone, such as "
         "http://127.0.0.1:1234 (env: CLIMATE_URL); the identity is then "
         "sent as headers, see --os-project-id",
@@ -104,7 +128,14 @@ def register_options(parser, argv, environ):
         help="Without Keystone: the roles to claim, such as admin (env: "
         "CLIMATE_ROLES; default: the service's)",
     )
-    if endpoint_mode(argv, environ):
+    group.add_argument(
+        "--os-cloud",
+        metavar="<cloud>",
+        default=_env(environ, "OS_CLOUD"),
+        help="A cloud of clouds.yaml to take the auth and endpoint "
+        "settings from (env: OS_CLOUD)",
+    )
+    if endpoint and not _help_asked(argv):
         group.add_argument(
             "--os-project-id",
             metavar="<project-id>",
@@ -120,23 +151,25 @@ def register_options(parser, argv, environ):
             "CLIMATE_USER_ID or OS_USER_ID)",
         )
         return
-    group.add_argument(
-        "--os-cloud",
-        metavar="<cloud>",
-        default=_env(environ, "OS_CLOUD"),
-        help="A cloud of clouds.yaml to take the auth and endpoint "
-        "settings from (env: OS_CLOUD)",
-    )
-    _register_auth_plugin(parser, argv, environ)
+    _register_auth_plugin(parser, argv, environ, noauth=bool(endpoint))
 
 
-def _register_auth_plugin(parser, argv, environ):
+#: keystoneauth1's options that also name the identity without Keystone.
+_NOAUTH_IDENTITY = {
+    "project_id": ("project", "CLIMATE_PROJECT_ID"),
+    "user_id": ("user", "CLIMATE_USER_ID"),
+}
+
+
+def _register_auth_plugin(parser, argv, environ, noauth=False):
     """keystoneauth1's options for the auth type ``argv`` names.
 
     Like ``keystoneauth1.loading.register_auth_argparse_arguments``, but
     the defaults come from ``environ`` and every option is spelled with
     hyphens too (keystoneauth1 spells some ``--os-application_credential_id``;
-    openstack takes ``--os-application-credential-id``).
+    openstack takes ``--os-application-credential-id``).  ``--os-project-id``
+    and ``--os-user-id`` also say who to act as without Keystone; with
+    ``noauth`` (an endpoint is named) they default as they do then.
     """
     # Imported here: the noauth mode does without it.
     from keystoneauth1 import exceptions as ks_exceptions
@@ -175,12 +208,22 @@ def _register_auth_plugin(parser, argv, environ):
             for spelling in (name, "--" + name[2:].replace("_", "-")):
                 if spelling not in names:
                     names.append(spelling)
+        envvars = list(opt.argparse_envvars)
+        help_text = f"{opt.help} (env: {envvars[0]})"
+        if opt.dest in _NOAUTH_IDENTITY:
+            who, variable = _NOAUTH_IDENTITY[opt.dest]
+            help_text += (
+                f"; without Keystone (--endpoint), the {who} to act as "
+                f"(env: {variable} or {envvars[0]})"
+            )
+            if noauth:
+                envvars.insert(0, variable)
         group.add_argument(
             *names,
             dest=f"os_{opt.dest}",
             metavar=f"<{opt.dest.replace('_', '-')}>",
-            default=_env(environ, *opt.argparse_envvars, default=opt.default),
-            help=f"{opt.help} (env: {opt.argparse_envvars[0]})",
+            default=_env(environ, *envvars, default=opt.default),
+            help=help_text,
         )
 
 
@@ -237,7 +280,8 @@ def _cloud_client(options):
     except ImportError:
         raise exceptions.AuthenticationFailed(
             "--os-cloud reads clouds.yaml with openstacksdk, which is not "
-            "installed: pip install 'climate[clouds]'"
+            "installed: install Climate with its clouds extra "
+            "(climate-leases[clouds]) or pip install openstacksdk"
         )
 
     from climateclient import client

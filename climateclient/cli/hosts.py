@@ -1,8 +1,6 @@
 """``host list|show|create|set|unset|delete`` and ``host property
 list|show|set`` (and blazar's ``host-*``)."""
 
-from cliff import command, lister, show
-
 from climateclient.cli import columns, common, parsing
 
 LIST_COLUMNS = (
@@ -35,7 +33,7 @@ def _extra_argument(parser, help_text):
     )
 
 
-class ListHosts(lister.Lister):
+class ListHosts(common.Lister):
     """List the physical hosts Climate can reserve."""
 
     def get_parser(self, prog_name):
@@ -63,7 +61,7 @@ class ListHosts(lister.Lister):
         return names, common.rows(hosts, names)
 
 
-class ShowHost(show.ShowOne):
+class ShowHost(common.ShowOne):
     """Show a host with its capabilities."""
 
     def get_parser(self, prog_name):
@@ -76,7 +74,7 @@ class ShowHost(show.ShowOne):
         return common.show(host, SHOW_ORDER)
 
 
-class CreateHost(show.ShowOne):
+class CreateHost(common.ShowOne):
     """Register a host (an operator's job); it joins the free pool."""
 
     def get_parser(self, prog_name):
@@ -98,7 +96,7 @@ class CreateHost(show.ShowOne):
         return common.show(host, SHOW_ORDER)
 
 
-class SetHost(show.ShowOne):
+class SetHost(common.ShowOne):
     """Change a host's capabilities or whether it is reservable."""
 
     def get_parser(self, prog_name):
@@ -145,7 +143,7 @@ class SetHost(show.ShowOne):
         return common.show(host, SHOW_ORDER)
 
 
-class UnsetHost(show.ShowOne):
+class UnsetHost(common.ShowOne):
     """Remove capabilities of a host (blazar's host-unset)."""
 
     def get_parser(self, prog_name):
@@ -171,7 +169,7 @@ class UnsetHost(show.ShowOne):
         return common.show(host, SHOW_ORDER)
 
 
-class DeleteHost(command.Command):
+class DeleteHost(common.Command):
     """Delete hosts that no current or future lease holds."""
 
     def get_parser(self, prog_name):
@@ -195,7 +193,7 @@ class DeleteHost(command.Command):
         )
 
 
-class ListHostProperties(lister.Lister):
+class ListHostProperties(common.Lister):
     """List the capability names hosts have."""
 
     def get_parser(self, prog_name):
@@ -227,7 +225,7 @@ class ListHostProperties(lister.Lister):
         return names, common.rows(properties, names, PROPERTY_FORMATTERS)
 
 
-class ShowHostProperty(show.ShowOne):
+class ShowHostProperty(common.ShowOne):
     """Show a host property: whether it is private, and its values."""
 
     def get_parser(self, prog_name):
@@ -244,7 +242,7 @@ class ShowHostProperty(show.ShowOne):
         return common.show(prop, PROPERTY_COLUMNS, PROPERTY_FORMATTERS)
 
 
-class SetHostProperty(show.ShowOne):
+class SetHostProperty(common.ShowOne):
     """Mark a host property private or public."""
 
     def get_parser(self, prog_name):

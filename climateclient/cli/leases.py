@@ -2,8 +2,6 @@
 
 import argparse
 
-from cliff import command, lister, show
-
 from climateclient.cli import columns, common, parsing, wait
 
 LIST_COLUMNS = ("id", "name", "start_date", "end_date", "status")
@@ -57,7 +55,7 @@ def _all_projects_argument(parser, help_text):
     )
 
 
-class ListLeases(lister.Lister):
+class ListLeases(common.Lister):
     """List leases (your project's; every project's for an admin)."""
 
     def get_parser(self, prog_name):
@@ -104,7 +102,7 @@ class ListLeases(lister.Lister):
         return names, common.rows(leases, names, FORMATTERS)
 
 
-class ShowLease(show.ShowOne):
+class ShowLease(common.ShowOne):
     """Show a lease with its reservations and events."""
 
     def get_parser(self, prog_name):
@@ -120,7 +118,7 @@ class ShowLease(show.ShowOne):
         )
 
 
-class CreateLease(show.ShowOne):
+class CreateLease(common.ShowOne):
     """Create a lease: a time window and the reservations it holds.
 
     Without --end-date or --duration the lease lasts one day (as blazar's
@@ -190,15 +188,17 @@ class CreateLease(show.ShowOne):
         parser.add_argument(
             "--wait",
             action="store_true",
-            help="Wait until the lease is ACTIVE, showing its progress; "
-            "exit non-zero if it goes into ERROR or the timeout passes",
+            help="Wait until the lease is ACTIVE (for a lease that starts "
+            "later, until its start), showing progress on stderr; exit "
+            "non-zero if it goes into ERROR or the timeout passes",
         )
         parser.add_argument(
             "--timeout",
             type=float,
             metavar="<seconds>",
-            help="With --wait, give up after this many seconds (implies "
-            "--wait; default: no limit)",
+            help="Stop waiting after this many seconds and exit non-zero; "
+            "the lease is kept (implies --wait; default: wait as long as "
+            "it takes)",
         )
         return parser
 
@@ -226,7 +226,7 @@ class CreateLease(show.ShowOne):
         return lease_data(lease)
 
 
-class SetLease(show.ShowOne):
+class SetLease(common.ShowOne):
     """Change a lease: its name, its dates or its reservations."""
 
     def get_parser(self, prog_name):
@@ -329,7 +329,7 @@ def _with_reservation_id(lease, values):
     return {"id": reservations[0]["id"], **values}
 
 
-class DeleteLease(command.Command):
+class DeleteLease(common.Command):
     """Delete leases, releasing their resources first if they are active."""
 
     def get_parser(self, prog_name):

@@ -1,10 +1,12 @@
 """``--wait``: follow a new lease until it is ACTIVE.
 
-On a terminal the last line is redrawn every second with the status and a
-countdown to the start; elsewhere (a pipe, a log) one plain line is written
-per status change.  A lease that goes into ERROR, disappears or does not
-start in time raises, so the command exits non-zero with a message that
-says which.
+A lease that starts later is waited for until its start: the first line
+says when that is, and what ``--timeout`` does.  On a terminal the last
+line is redrawn every second with the status and a countdown to the
+start; elsewhere (a pipe, a log) one plain line is written per status
+change.  A lease that goes into ERROR, disappears or does not start in
+time raises, so the command exits non-zero with a message that says
+which.
 """
 
 import datetime
@@ -23,6 +25,8 @@ FAST_POLL = 0.5
 #: Longest pause between two polls of a lease far in the future (it may be
 #: moved or deleted meanwhile).
 SLOW_POLL = 30.0
+#: Seconds to the start past which --wait first says when the start is.
+ANNOUNCE_AFTER = 10.0
 
 
 def _clock_text(seconds):
@@ -76,6 +80,7 @@ class LeaseWaiter:
         deadline = None
         if self._timeout is not None:
             deadline = self._clock() + self._timeout
+        self._announce(lease)
         last_status = None
         try:
             while True:
@@ -98,7 +103,7 @@ class LeaseWaiter:
                     raise exceptions.WaitTimeout(
                         f"Gave up after {self._timeout:g} s: "
                         f"{self._label(lease)} is still {status}"
-                        f"{self._start_text(lease)}"
+                        f"{self._start_text(lease)}; the lease is kept"
                     )
                 try:
                     lease = self._get(lease["id"])
@@ -111,6 +116,31 @@ class LeaseWaiter:
             self._clear()
 
     # Progress ------------------------------------------------------------
+
+    def _announce(self, lease):
+        """Before waiting for a start that is a while away, say when it
+        is and what the timeout does."""
+        start = self._start(lease)
+        if lease["status"] != PENDING or start is None:
+            return
+        left = (start - self._utcnow()).total_seconds()
+        if left <= ANNOUNCE_AFTER:
+            return
+        line = (
+            f"{self._label(lease)} starts at {start:%Y-%m-%d %H:%M:%S} UTC, "
+            f"in {_clock_text(left)}: waiting until it is ACTIVE"
+        )
+        if self._timeout is None:
+            line += (
+                " (--timeout SECONDS gives up sooner; Ctrl-C stops "
+                "waiting; the lease is kept either way)"
+            )
+        else:
+            line += f", for at most {self._timeout:g} s (--timeout)"
+            if self._timeout < left:
+                line += ", which ends before it starts"
+            line += "; the lease is kept if the wait gives up"
+        self._say(line)
 
     def _label(self, lease):
         return f"Lease {lease.get('name')} ({lease['id']})"

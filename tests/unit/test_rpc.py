@@ -264,3 +264,21 @@ def test_broker_transport_rebuilds_climate_exceptions(config):
     transport = rpc.get_transport()
     assert transport is rpc.get_transport()
     assert "climate.exceptions" in transport._driver._allowed_remote_exmods
+
+
+def test_in_process_call_leaves_the_callers_current_context(in_process, ctxt):
+    from oslo_context import context as oslo_context
+
+    endpoint, client = in_process
+    assert oslo_context.get_current() is None
+    client.call(ctxt, "echo", value=1)
+    # The manager's side ran with the caller's identity as its current
+    # context...
+    seen = endpoint.calls[-1][0]
+    assert seen.project_id == "p1"
+    # ...which does not outlive the call in the caller's thread.
+    assert oslo_context.get_current() is None
+    with climate_context.current(ctxt):
+        client.call(ctxt, "echo", value=2)
+        assert oslo_context.get_current() is ctxt
+    assert oslo_context.get_current() is None

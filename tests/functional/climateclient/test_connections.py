@@ -442,3 +442,41 @@ def test_openstack_reservation_commands(service, project):
     assert [row["name"] for row in listed.json()] == [name]
     assert refused.code == 1
     assert "(HTTP 403" in refused.stderr
+
+
+def _openstack_without_options(*argv, **environ):
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OS_", "CLIMATE_"))
+    }
+    env.update(environ)
+    done = subprocess.run(
+        [os.path.join(support.BIN, "openstack"), "reservation", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    return support.Result(done.returncode, done.stdout, done.stderr)
+
+
+def test_openstack_reservation_reads_climate_url(service, project):
+    name = f"osc-url-{uuid.uuid4().hex[:8]}"
+    environ = {"CLIMATE_URL": service.url, "CLIMATE_PROJECT_ID": project}
+
+    created = _openstack_without_options(
+        "lease", "create", name, "--duration", "1h", "-f", "json", **environ
+    )
+    listed = _openstack_without_options(
+        "lease", "list", "-f", "json", **environ
+    )
+    # A cloud named as well: that is what the openstack command uses.
+    cloud = _openstack_without_options(
+        "lease", "list", OS_CLOUD="nosuch", **environ
+    )
+
+    assert created.json()["project_id"] == project
+    assert [row["name"] for row in listed.json()] == [name]
+    assert cloud.code == 1
+    assert "nosuch" in cloud.stderr

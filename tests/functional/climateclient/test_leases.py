@@ -251,6 +251,35 @@ def test_wait_gives_up_after_the_timeout(cli):
         "Gave up after 1 s: Lease patience ("
     )
     assert f"is still PENDING; it starts at {start}:00 UTC" in done.stderr
+    # Said first: when it starts, and what the timeout does.
+    first = done.stderr.splitlines()[0]
+    assert first.startswith("Lease patience (")
+    assert f") starts at {start}:00 UTC, in " in first
+    assert "for at most 1 s (--timeout), which ends before it starts" in (
+        done.stderr
+    )
+
+
+def test_an_empty_list_is_an_empty_table(cli):
+    listed = cli.spawn("lease", "list")
+
+    assert listed.code == 0
+    lines = listed.stdout.splitlines()
+    assert lines[1].split() == [
+        "|", "id", "|", "name", "|", "start_date", "|", "end_date", "|",
+        "status", "|",
+    ]  # fmt: skip
+    assert len(lines) == 4  # border, header, border, border: no rows
+    assert cli.spawn("lease", "list", "-f", "value").stdout == ""
+    assert cli.spawn("lease", "list", "-f", "json").json() == []
+
+
+def test_a_command_is_named_in_full(cli):
+    guessed = cli.spawn("leas", "lis")
+
+    assert guessed.code == 2
+    assert guessed.stdout == ""
+    assert "climate lease list" in guessed.stderr
 
 
 def test_wait_on_a_terminal_counts_down(cli):

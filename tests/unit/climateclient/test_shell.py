@@ -2,10 +2,11 @@
 plugin's entry points and the global (connection) options."""
 
 import io
+import subprocess
+import sys
 from importlib import metadata
 
 import pytest
-from cliff import commandmanager
 
 from climateclient import exceptions
 from climateclient.cli import allocations, auth, hosts, leases, shell
@@ -29,24 +30,6 @@ COMMANDS = {
     "allocation list": allocations.ListAllocations,
     "allocation show": allocations.ShowAllocation,
 }
-BLAZAR_NAMES = {
-    "lease-list": "lease list",
-    "lease-show": "lease show",
-    "lease-create": "lease create",
-    "lease-update": "lease set",
-    "lease-delete": "lease delete",
-    "host-list": "host list",
-    "host-show": "host show",
-    "host-create": "host create",
-    "host-update": "host set",
-    "host-unset": "host unset",
-    "host-delete": "host delete",
-    "host-property-list": "host property list",
-    "host-property-show": "host property show",
-    "host-property-set": "host property set",
-    "allocation-list": "allocation list",
-    "allocation-show": "allocation show",
-}
 
 
 def _found(manager, argv):
@@ -55,7 +38,7 @@ def _found(manager, argv):
 
 
 def test_every_command_is_an_entry_point():
-    manager = commandmanager.CommandManager(shell.COMMAND_GROUP)
+    manager = shell.CommandManager(shell.COMMAND_GROUP)
 
     for name, command_class in COMMANDS.items():
         factory, found, rest = _found(manager, [*name.split(), "x"])
@@ -63,7 +46,7 @@ def test_every_command_is_an_entry_point():
 
 
 def test_allocation_list_host_reads_as_the_issue_spells_it():
-    manager = commandmanager.CommandManager(shell.COMMAND_GROUP)
+    manager = shell.CommandManager(shell.COMMAND_GROUP)
 
     factory, _, rest = _found(manager, ["allocation", "list", "host"])
 
@@ -72,9 +55,9 @@ def test_allocation_list_host_reads_as_the_issue_spells_it():
 
 
 def test_blazar_names_run_the_same_commands():
-    manager = commandmanager.CommandManager(shell.COMMAND_GROUP)
+    manager = shell.CommandManager(shell.COMMAND_GROUP)
 
-    for old, new in BLAZAR_NAMES.items():
+    for old, new in shell.BLAZAR_NAMES.items():
         factory, found, rest = _found(manager, [old, "x"])
         assert found == old
         assert factory is COMMANDS[new]
@@ -254,3 +237,136 @@ def test_help_needs_no_service():
     assert code == 0
     assert "--physical-reservation" in stdout.getvalue()
     assert "--duration" in stdout.getvalue()
+
+
+def _run(argv, environ=None):
+    stdout, stderr = io.StringIO(), io.StringIO()
+    app = shell.ClimateShell(
+        stdout=stdout,
+        stderr=stderr,
+        environ={"CLIMATE_URL": "http://127.0.0.1:9"}
+        if environ is None
+        else environ,
+    )
+    try:
+        code = app.run(argv)
+    except SystemExit as exc:  # --help
+        code = exc.code or 0
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+def test_blazar_names_are_not_in_the_help():
+    code, out, _ = _run(["--help"])
+
+    assert code == 0
+    assert "  lease create " in out
+    assert "lease-create" not in out
+    assert "host-property-list" not in out
+    # Each command once.
+    assert out.count("  lease list ") == 1
+
+
+@pytest.mark.parametrize(
+    "environ", [{}, {"CLIMATE_URL": "http://127.0.0.1:9"}]
+)
+def test_help_shows_the_keystone_options_in_either_mode(environ):
+    code, out, _ = _run(["--help"], environ)
+
+    assert code == 0
+    for option in (
+        "--endpoint",
+        "--os-cloud",
+        "--os-auth-url",
+        "--os-auth-type",
+        "--os-username",
+        "--os-password",
+        "--os-project-name",
+        "--os-project-id",
+        "--os-roles",
+    ):
+        assert option in out, option
+    text = " ".join(out.split())
+    assert "without Keystone (--endpoint), the project to act as" in text
+
+
+def test_a_prefix_is_not_a_command():
+    manager = shell.CommandManager(shell.COMMAND_GROUP)
+    with pytest.raises(ValueError):
+        manager.find_command(["leas", "lis"])
+
+    code, out, err = _run(["leas", "lis"])
+
+    assert code == 2
+    assert out == ""
+    assert err.splitlines() == [
+        "climate: 'leas lis' is not a climate command.",
+        "Did you mean:",
+        "  climate lease list",
+        "See 'climate --help' for every command.",
+    ]
+
+
+def test_a_typo_suggests_only_close_commands():
+    _, _, err = _run(["lese", "list"])
+    assert [x for x in err.splitlines() if x.startswith("  ")] == [
+        "  climate lease list"
+    ]
+
+    _, _, err = _run(["lease", "crate", "x"])
+    assert err.splitlines()[:3] == [
+        "climate: 'lease crate' is not a climate command.",
+        "Did you mean:",
+        "  climate lease create",
+    ]
+
+    _, _, err = _run(["foo"])
+    assert err.splitlines() == [
+        "climate: 'foo' is not a climate command.",
+        "See 'climate --help' for every command.",
+    ]
+
+
+def test_a_group_word_alone_lists_its_commands():
+    code, _, err = _run(["allocation"])
+
+    assert code == 2
+    assert err.splitlines()[:3] == [
+        "climate: 'allocation' needs one more word; one of:",
+        "  climate allocation list",
+        "  climate allocation show",
+    ]
+
+
+def test_a_keystone_option_on_the_command_line_beats_climate_url():
+    options, _ = _parsed(
+        ["--os-cloud", "mine", "lease", "list"],
+        {"CLIMATE_URL": "http://x:1234"},
+    )
+
+    assert options.endpoint is None
+    assert options.os_cloud == "mine"
+
+
+def test_a_command_imports_only_what_it_needs():
+    # Startup time: the shell reads the command list without importing
+    # the commands, and a command without Keystone does without
+    # keystoneauth1's option loading.
+    code = (
+        "import sys\n"
+        "from climateclient.cli import shell\n"
+        "app = shell.ClimateShell(environ={'CLIMATE_URL': 'http://x:9'})\n"
+        "app.command_manager.find_command(['lease', 'list'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith("
+        "('climateclient.cli.', 'keystoneauth1.loading'))))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = run.stdout.strip()
+    assert "climateclient.cli.leases" in loaded
+    assert "climateclient.cli.hosts" not in loaded
+    assert "climateclient.cli.allocations" not in loaded
+    assert "keystoneauth1.loading" not in loaded

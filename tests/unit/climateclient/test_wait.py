@@ -141,7 +141,7 @@ def test_timeout_says_when_the_lease_starts():
 
     assert str(error.value) == (
         "Gave up after 5 s: Lease tour (L1) is still PENDING; it starts at "
-        "2030-01-01 13:00:00 UTC"
+        "2030-01-01 13:00:00 UTC; the lease is kept"
     )
     assert clock.elapsed == pytest.approx(5)
 
@@ -206,3 +206,40 @@ def test_interactive_follows_the_stream():
     assert not waiter(
         Script(lease("ACTIVE")), io.StringIO(), clock
     )._interactive
+
+
+def test_a_future_start_is_announced_with_what_the_timeout_does():
+    clock, stream = Clock(), io.StringIO()
+    get = Script(lease("PENDING", start_in=3600))
+
+    with pytest.raises(exceptions.WaitTimeout):
+        waiter(get, stream, clock, timeout=60).wait(
+            lease("PENDING", start_in=3600)
+        )
+
+    assert stream.getvalue().splitlines()[0] == (
+        "Lease tour (L1) starts at 2030-01-01 13:00:00 UTC, in 1:00:00: "
+        "waiting until it is ACTIVE, for at most 60 s (--timeout), which "
+        "ends before it starts; the lease is kept if the wait gives up"
+    )
+
+
+def test_without_a_timeout_the_announcement_says_how_to_stop():
+    clock, stream = Clock(), io.StringIO()
+    get = Script(lease("PENDING", start_in=40), lease("ACTIVE", start_in=40))
+
+    waiter(get, stream, clock).wait(lease("PENDING", start_in=40))
+
+    first = stream.getvalue().splitlines()[0]
+    assert first.startswith("Lease tour (L1) starts at 2030-01-01 12:00:40 ")
+    assert "in 0:00:40: waiting until it is ACTIVE" in first
+    assert "--timeout SECONDS gives up sooner; Ctrl-C stops waiting" in first
+
+
+def test_a_start_due_now_is_not_announced():
+    clock, stream = Clock(), io.StringIO()
+    get = Script(lease("ACTIVE"))
+
+    waiter(get, stream, clock).wait(lease("PENDING", start_in=1))
+
+    assert "starts at" not in stream.getvalue()

@@ -22,7 +22,7 @@ def test_without_nova_the_import_says_what_to_install():
         text=True,
     ).stdout
     assert "needs nova, which is not installed" in out
-    assert "climate[nova]" in out
+    assert "climate-leases[nova]" in out
 
 
 # Importing nova registers its options on the global configuration,
