@@ -53,9 +53,7 @@ def _lease():
     )["id"]
 
 
-def test_a_lease_being_deleted_is_read_whole_or_not_at_all(
-    service_db, config
-):
+def test_a_lease_being_deleted_is_read_whole_or_not_at_all(service_db, config):
     config.config(max_pool_size=8, group="database")
     db_api.dispose()
     ids = [_lease() for _ in range(LEASES)]
