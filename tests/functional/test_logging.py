@@ -93,6 +93,7 @@ def test_event_loop_lines_carry_no_request_context(climate):
         line
         for line in process.log().splitlines()
         if " climate.manager.events " in line
+        or " climate.manager.runner " in line
     ]
     assert any(f"running start_lease of lease {second}" in x for x in lines)
     for line in lines:
