@@ -20,6 +20,7 @@ from climate import exceptions, states
 from climate.common import dates, host_query
 from climate.db import api as db_api
 from climate.db import models
+from climate.plugins.hosts import models as host_models
 
 CONF = climate_conf.CONF
 HOST_TYPE = "physical:host"
@@ -162,14 +163,14 @@ class BulkLoader:
                     }
                     for h in chunk
                 ]
-                session.execute(sa.insert(models.ComputeHost), rows)
+                session.execute(sa.insert(host_models.ComputeHost), rows)
                 ids = dict(
                     session.execute(
                         sa.select(
-                            models.ComputeHost.hypervisor_hostname,
-                            models.ComputeHost.id,
+                            host_models.ComputeHost.hypervisor_hostname,
+                            host_models.ComputeHost.id,
                         ).where(
-                            models.ComputeHost.hypervisor_hostname.in_(
+                            host_models.ComputeHost.hypervisor_hostname.in_(
                                 [h["name"] for h in chunk]
                             )
                         )
@@ -188,7 +189,9 @@ class BulkLoader:
                                 "number": host_query.as_number(value),
                             }
                         )
-                session.execute(sa.insert(models.ComputeHostCapability), caps)
+                session.execute(
+                    sa.insert(host_models.ComputeHostCapability), caps
+                )
                 session.execute(
                     sa.insert(models.HostPoolMember),
                     [
@@ -246,9 +249,9 @@ class BulkLoader:
                 for model, key in (
                     (models.Lease, "leases"),
                     (models.Reservation, "reservations"),
-                    (models.ComputeHostReservation, "host_reservations"),
+                    (host_models.ComputeHostReservation, "host_reservations"),
                     (models.Event, "events"),
-                    (models.ComputeHostAllocation, "allocations"),
+                    (host_models.ComputeHostAllocation, "allocations"),
                 ):
                     session.execute(sa.insert(model), rows[key])
         return refused

@@ -570,3 +570,107 @@ def test_concurrent_claimers_never_share_an_event(database):
     every = [event_id for got in results.values() for event_id in got]
     assert len(every) == 30
     assert len(set(every)) == 30
+
+
+# Resource types' own fields and usage ----------------------------------------
+
+
+class TypeFields:
+    """A resource type's field loader and usage counter, as a plugin
+    registers them, recording how it is called."""
+
+    def __init__(self):
+        suffix = uuid.uuid4().hex[:8]
+        self.resource_type = f"test:fields-{suffix}"
+        self.amount = f"widgets-{suffix}"
+        self.field_calls = []
+        self.usage_calls = []
+        db_api.register_reservation_fields(self.resource_type, self.fields)
+        db_api.register_usage(self.resource_type, self.usage)
+
+    def reservation(self):
+        return {**reservation(), "resource_type": self.resource_type}
+
+    def fields(self, reservation_ids):
+        self.field_calls.append(sorted(reservation_ids))
+        # "status" is a column of the reservation: it must not win.
+        return {
+            rid: {"size": n, "status": "nope"}
+            for n, rid in enumerate(sorted(reservation_ids))
+        }
+
+    def usage(self, lease_ids):
+        self.usage_calls.append(sorted(lease_ids))
+        return {lease_id: {self.amount: 2} for lease_id in lease_ids}
+
+
+def test_lease_reads_carry_type_fields_with_one_call_per_type(database):
+    typed = TypeFields()
+    first = make_lease("a", reservations=[typed.reservation(), reservation()])
+    second = make_lease("b", reservations=[typed.reservation()])
+    typed_ids = sorted(
+        r["id"]
+        for lease in (first, second)
+        for r in lease["reservations"]
+        if r["resource_type"] == typed.resource_type
+    )
+    # A create has no type rows yet, and reads none.
+    assert typed.field_calls == []
+
+    listed = db_api.lease_list()
+
+    assert typed.field_calls == [typed_ids]
+    sizes = {
+        r["id"]: r.get("size")
+        for lease in listed
+        for r in lease["reservations"]
+    }
+    assert {rid: sizes[rid] for rid in typed_ids} == {
+        rid: n for n, rid in enumerate(typed_ids)
+    }
+    # Other types get nothing; a type field never replaces a column.
+    assert [
+        sizes[r["id"]]
+        for r in first["reservations"]
+        if r["resource_type"] == "test:recorder"
+    ] == [None]
+    assert {
+        r["status"] for lease in listed for r in lease["reservations"]
+    } == {states.ReservationStatus.PENDING}
+
+    (first_typed,) = (
+        r["id"]
+        for r in first["reservations"]
+        if r["resource_type"] == typed.resource_type
+    )
+    for read in (
+        lambda: db_api.lease_get(first["id"]),
+        lambda: db_api.lease_update(first["id"], {"name": "a2"}),
+    ):
+        typed.field_calls.clear()
+        lease = read()
+        assert typed.field_calls == [[first_typed]]
+        assert {r["id"] for r in lease["reservations"] if "size" in r} == {
+            first_typed
+        }
+    with db_api.writer():
+        typed.field_calls.clear()
+        db_api.lease_lock(second["id"])
+        assert len(typed.field_calls) == 1
+    assert "size" in db_api.reservation_get(second["reservations"][0]["id"])
+
+
+def test_lease_usage_adds_what_each_type_counts(database):
+    typed = TypeFields()
+    held = make_lease("held", reservations=[typed.reservation()])
+    plain = make_lease("plain")
+
+    usage = db_api.lease_usage("p1", T0, T0 + minutes(60))
+
+    assert typed.usage_calls == [sorted([held["id"], plain["id"]])]
+    by_id = {u["id"]: u for u in usage}
+    assert by_id[held["id"]][typed.amount] == 2
+    assert set(by_id[held["id"]]) >= {"id", "start_date", "end_date"}
+    # A counter is asked about every lease, and its answer is taken as is.
+    assert by_id[plain["id"]][typed.amount] == 2
+    assert db_api.lease_usage("nobody", T0, T0 + minutes(60)) == []

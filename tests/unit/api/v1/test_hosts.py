@@ -13,6 +13,7 @@ from climate.api import app
 from climate.db import api as db_api
 from climate.db import models
 from climate.manager import service
+from climate.plugins.hosts import models as host_models
 from tests import helpers
 from tests.unit.api.asserts import check_error
 
@@ -121,8 +122,8 @@ def row_counts():
         models.Lease,
         models.Reservation,
         models.Event,
-        models.ComputeHostReservation,
-        models.ComputeHostAllocation,
+        host_models.ComputeHostReservation,
+        host_models.ComputeHostAllocation,
     )
     with db_api.reader() as session:
         return {
