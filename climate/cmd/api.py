@@ -1,5 +1,8 @@
 """``climate-api``: the Lease API alone, talking to managers over RPC."""
 
+import sys
+
+from climate import exceptions
 from climate.cmd import common, wsgi
 
 
@@ -7,4 +10,8 @@ def main():
     common.prepare()
     common.require_broker("climate-api")
     common.exit_on_signal()
-    wsgi.serve()
+    try:
+        wsgi.serve()
+    except exceptions.ConfigurationError as exc:
+        # [manager] plugins names what the API serves too.
+        sys.exit(f"climate-api cannot start: {exc.message}")

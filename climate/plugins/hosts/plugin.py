@@ -8,7 +8,7 @@ from oslo_log import log as logging
 
 from climate import compute, exceptions, states
 from climate.plugins import base
-from climate.plugins.hosts import inventory, request
+from climate.plugins.hosts import conf, endpoint, inventory, request
 from climate.plugins.hosts.db import api as host_db
 
 CONF = cfg.CONF
@@ -38,6 +38,25 @@ class PhysicalHostPlugin(base.ResourcePlugin):
     VIEW_FIELDS = (*request.FIELDS, "on_end")
 
     @classmethod
+    def list_opts(cls):
+        """The ``[physical:host]`` group."""
+        return {conf.GROUP: conf.OPTS}
+
+    @classmethod
+    def blueprints(cls):
+        """``/v1/os-hosts``: the inventory, properties and allocations."""
+        from climate.plugins.hosts.api import hosts
+
+        return [(hosts.blueprint, "/v1/os-hosts")]
+
+    @classmethod
+    def policies(cls):
+        """``climate:oshosts:*`` and ``climate:allocations:get``."""
+        from climate.plugins.hosts import policies
+
+        return policies.list_rules()
+
+    @classmethod
     def load_fields(cls, reservation_ids):
         """``min``, ``max``, the queries, ``before_end`` and ``on_end``."""
         return host_db.host_reservation_fields(reservation_ids)
@@ -62,6 +81,10 @@ class PhysicalHostPlugin(base.ResourcePlugin):
     def __init__(self):
         self._driver = compute.load(CONF.compute.driver)
         self.inventory = inventory.HostInventory(self._driver)
+
+    def rpc_endpoints(self):
+        """The host inventory's RPC methods (namespace ``physical_host``)."""
+        return [endpoint.HostEndpoint(self.inventory)]
 
     # Admission (inside the lease's transaction) ----------------------------
 
@@ -184,7 +207,7 @@ class PhysicalHostPlugin(base.ResourcePlugin):
 
 def _window(lease):
     """The window a reservation blocks: the lease, then cleaning time."""
-    cleaning = datetime.timedelta(minutes=CONF["physical:host"].cleaning_time)
+    cleaning = datetime.timedelta(minutes=CONF[conf.GROUP.name].cleaning_time)
     return lease["start_date"], lease["end_date"] + cleaning
 
 

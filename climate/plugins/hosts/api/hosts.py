@@ -1,23 +1,33 @@
 """``/v1/os-hosts``: the physical host inventory, its properties and its
-allocations.  Reads come from the database, writes go to the manager.
+allocations.  Reads come from the plugin's tables, writes go to the manager
+through the plugin's RPC API.
 
 The inventory is the operator's: by default every action here is for
-admins only (``climate:oshosts:*``, ``climate:allocations:get``).
+admins only (``climate:oshosts:*``, ``climate:allocations:get``).  The
+routes exist only while the plugin is enabled (``[manager] plugins``).
 """
 
 import flask
 
-from climate.api import auth, body, views
+from climate.api import auth, body
 from climate.common import dates
+from climate.plugins.hosts import rpcapi
+from climate.plugins.hosts.api import views
 from climate.plugins.hosts.db import api as host_db
 
 blueprint = flask.Blueprint("hosts", __name__)
 
 _ALLOCATION_ARGS = ("lease_id", "reservation_id", "start", "end")
+_RPCAPI = "climate.physical_host.rpcapi"
+
+
+@blueprint.record_once
+def _add_rpc_client(state):
+    state.app.extensions[_RPCAPI] = rpcapi.HostAPI()
 
 
 def _manager():
-    return flask.current_app.extensions["climate.rpcapi"]
+    return flask.current_app.extensions[_RPCAPI]
 
 
 def _host_body():
