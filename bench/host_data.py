@@ -16,7 +16,7 @@ import harness  # bench/harness.py: the script's directory is on sys.path
 import sqlalchemy as sa
 
 from climate import conf as climate_conf
-from climate import exceptions, states
+from climate import exceptions, plugins, states
 from climate.common import dates, host_query
 from climate.db import api as db_api
 from climate.db import models
@@ -24,6 +24,7 @@ from climate.plugins.hosts import models as host_models
 
 CONF = climate_conf.CONF
 HOST_TYPE = "physical:host"
+HOST_PLUGIN = "physical.host.plugin"
 
 GPUS = ("a100", "h100", "none")
 VCPUS = (8, 16, 32, 64)
@@ -124,6 +125,8 @@ class BulkLoader:
     """
 
     def __init__(self, rng):
+        # The plugin's class registers its options (cleaning_time).
+        plugins.classes([HOST_PLUGIN])
         self._rng = rng
         self._hosts = []
         self._by_filter = {}
@@ -376,10 +379,9 @@ class ManagerLoader:
 
     def __init__(self, rng):
         from climate.manager import leases
-        from climate.plugins.hosts import plugin
 
         self._rng = rng
-        self._plugin = plugin.PhysicalHostPlugin()
+        self._plugin = plugins.load([HOST_PLUGIN])[HOST_TYPE]
         self._manager = leases.LeaseManager(plugins={HOST_TYPE: self._plugin})
 
     def hosts(self, hosts):
