@@ -25,6 +25,10 @@ CONF = cfg.CONF
 # Expected errors raised by the manager come back as their own class.
 ALLOWED_EXMODS = ["climate.exceptions"]
 
+#: The managers' topic: the lease methods (``climate.manager.rpcapi``)
+#: and, each in its own namespace, the resource plugins' methods.
+MANAGER_TOPIC = "climate.manager"
+
 _lock = threading.Lock()
 _transport = None
 _local_endpoints = {}

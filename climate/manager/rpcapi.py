@@ -21,7 +21,7 @@ API version history:
 
 from climate import rpc
 
-TOPIC = "climate.manager"
+TOPIC = rpc.MANAGER_TOPIC
 RPC_API_VERSION = "2.0"
 
 

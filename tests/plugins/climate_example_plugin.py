@@ -28,7 +28,6 @@ import oslo_messaging as messaging
 from oslo_config import cfg
 
 from climate import exceptions, rpc
-from climate.manager import rpcapi as manager_rpcapi
 from climate.plugins import base
 from climate.policies import base as policy_base
 
@@ -67,7 +66,7 @@ class ExampleAPI:
 
     def __init__(self):
         self._client = rpc.get_client(
-            manager_rpcapi.TOPIC, RPC_API_VERSION, namespace=NAMESPACE
+            rpc.MANAGER_TOPIC, RPC_API_VERSION, namespace=NAMESPACE
         )
 
     def totals(self, context):

@@ -11,7 +11,6 @@ API version history (namespace ``physical_host``):
 """
 
 from climate import rpc
-from climate.manager import rpcapi as manager_rpcapi
 
 NAMESPACE = "physical_host"
 RPC_API_VERSION = "1.0"
@@ -22,7 +21,7 @@ class HostAPI:
 
     def __init__(self):
         self._client = rpc.get_client(
-            manager_rpcapi.TOPIC, RPC_API_VERSION, namespace=NAMESPACE
+            rpc.MANAGER_TOPIC, RPC_API_VERSION, namespace=NAMESPACE
         )
 
     def _call(self, context, method, version="1.0", **kwargs):
