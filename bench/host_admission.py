@@ -53,7 +53,8 @@ from climate import conf as climate_conf
 from climate.common import host_query
 from climate.db import api as db_api
 from climate.db import engine as db_engine
-from climate.db import migration, models
+from climate.db import migration
+from climate.plugins.hosts import models as host_models
 
 CONF = climate_conf.CONF
 
@@ -189,9 +190,10 @@ def _spread(values):
 
 def explain(rng):
     """Print the plan and the time of the admission's candidate query for
-    a few requests, as ``climate.db.allocations`` builds it (SQLite)."""
-    from climate.db import allocations as db_allocations
-    from climate.db import hosts as db_hosts
+    a few requests, as ``climate.plugins.hosts.db.allocations`` builds it
+    (SQLite)."""
+    from climate.plugins.hosts.db import allocations as db_allocations
+    from climate.plugins.hosts.db import hosts as db_hosts
 
     now = host_data.utcnow()
     for resource, hypervisor in host_data.FILTERS:
@@ -201,7 +203,7 @@ def explain(rng):
             for q in (resource, hypervisor)
             if q is not None
         ]
-        H = models.ComputeHost
+        H = host_models.ComputeHost
         condition = sa.and_(
             H.reservable.is_(True), *(db_hosts.compile_query(t) for t in trees)
         )
@@ -320,7 +322,7 @@ def main():
     elapsed = time.perf_counter() - began
     with db_api.reader() as session:
         allocations = session.scalar(
-            sa.select(sa.func.count(models.ComputeHostAllocation.id))
+            sa.select(sa.func.count(host_models.ComputeHostAllocation.id))
         )
     print(
         f"loaded {args.leases} leases ({allocations} allocations, "

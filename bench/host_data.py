@@ -16,13 +16,15 @@ import harness  # bench/harness.py: the script's directory is on sys.path
 import sqlalchemy as sa
 
 from climate import conf as climate_conf
-from climate import exceptions, states
+from climate import exceptions, plugins, stages, states
 from climate.common import dates, host_query
 from climate.db import api as db_api
 from climate.db import models
+from climate.plugins.hosts import models as host_models
 
 CONF = climate_conf.CONF
 HOST_TYPE = "physical:host"
+HOST_PLUGIN = "physical.host.plugin"
 
 GPUS = ("a100", "h100", "none")
 VCPUS = (8, 16, 32, 64)
@@ -123,6 +125,8 @@ class BulkLoader:
     """
 
     def __init__(self, rng):
+        # The plugin's class registers its options (cleaning_time).
+        plugins.classes([HOST_PLUGIN])
         self._rng = rng
         self._hosts = []
         self._by_filter = {}
@@ -162,14 +166,14 @@ class BulkLoader:
                     }
                     for h in chunk
                 ]
-                session.execute(sa.insert(models.ComputeHost), rows)
+                session.execute(sa.insert(host_models.ComputeHost), rows)
                 ids = dict(
                     session.execute(
                         sa.select(
-                            models.ComputeHost.hypervisor_hostname,
-                            models.ComputeHost.id,
+                            host_models.ComputeHost.hypervisor_hostname,
+                            host_models.ComputeHost.id,
                         ).where(
-                            models.ComputeHost.hypervisor_hostname.in_(
+                            host_models.ComputeHost.hypervisor_hostname.in_(
                                 [h["name"] for h in chunk]
                             )
                         )
@@ -188,7 +192,9 @@ class BulkLoader:
                                 "number": host_query.as_number(value),
                             }
                         )
-                session.execute(sa.insert(models.ComputeHostCapability), caps)
+                session.execute(
+                    sa.insert(host_models.ComputeHostCapability), caps
+                )
                 session.execute(
                     sa.insert(models.HostPoolMember),
                     [
@@ -246,9 +252,9 @@ class BulkLoader:
                 for model, key in (
                     (models.Lease, "leases"),
                     (models.Reservation, "reservations"),
-                    (models.ComputeHostReservation, "host_reservations"),
+                    (host_models.ComputeHostReservation, "host_reservations"),
                     (models.Event, "events"),
-                    (models.ComputeHostAllocation, "allocations"),
+                    (host_models.ComputeHostAllocation, "allocations"),
                 ):
                     session.execute(sa.insert(model), rows[key])
         return refused
@@ -338,9 +344,9 @@ class BulkLoader:
             }
         )
         for event_type, when in (
-            (states.EventType.START_LEASE, start),
-            (states.EventType.BEFORE_END_LEASE, max(end - before, start)),
-            (states.EventType.END_LEASE, end),
+            (stages.START.event_type, start),
+            (stages.BEFORE_END.event_type, max(end - before, start)),
+            (stages.END.event_type, end),
         ):
             rows["events"].append(
                 {
@@ -373,10 +379,9 @@ class ManagerLoader:
 
     def __init__(self, rng):
         from climate.manager import leases
-        from climate.plugins.hosts import plugin
 
         self._rng = rng
-        self._plugin = plugin.PhysicalHostPlugin()
+        self._plugin = plugins.load([HOST_PLUGIN])[HOST_TYPE]
         self._manager = leases.LeaseManager(plugins={HOST_TYPE: self._plugin})
 
     def hosts(self, hosts):

@@ -25,6 +25,10 @@ CONF = cfg.CONF
 # Expected errors raised by the manager come back as their own class.
 ALLOWED_EXMODS = ["climate.exceptions"]
 
+#: The managers' topic: the lease methods (``climate.manager.rpcapi``)
+#: and, each in its own namespace, the resource plugins' methods.
+MANAGER_TOPIC = "climate.manager"
+
 _lock = threading.Lock()
 _transport = None
 _local_endpoints = {}
@@ -77,18 +81,27 @@ def cleanup():
         _local_endpoints.clear()
 
 
-def get_client(topic, version):
-    """A client for ``topic``: oslo.messaging's, or the in-process one."""
-    target = messaging.Target(topic=topic, version=version)
+def get_client(topic, version, namespace=None):
+    """A client for ``topic``: oslo.messaging's, or the in-process one.
+
+    :param namespace: the target namespace of the endpoint to call (a
+        plugin's RPC methods have their own; None: the manager's).
+    """
+    target = messaging.Target(
+        topic=topic, version=version, namespace=namespace
+    )
     if uses_broker():
         return messaging.get_rpc_client(
             get_transport(), target, serializer=RequestContextSerializer()
         )
-    return InProcessClient(topic)
+    return InProcessClient(topic, version, namespace)
 
 
 def get_server(topic, server, endpoints):
-    """An RPC server for ``topic`` on the broker.
+    """An RPC server for ``topic`` on the broker, serving ``endpoints``.
+
+    Each endpoint answers the calls of its ``target``'s namespace and
+    compatible versions, as oslo.messaging's dispatcher decides.
 
     oslo.messaging runs it on threads: it would choose eventlet only in a
     monkey-patched process, and Climate never patches.  (Naming the executor
@@ -106,12 +119,78 @@ def get_server(topic, server, endpoints):
 
 
 def register_local_endpoint(topic, endpoint):
-    """Make ``endpoint`` answer in-process calls to ``topic``."""
-    _local_endpoints[topic] = endpoint
+    """Make ``endpoint`` answer in-process calls to ``topic``.
+
+    Several endpoints may serve one topic, each in the namespace and
+    version of its ``target`` (none: namespace None, any version), as
+    several endpoints of one oslo.messaging server do.  An endpoint
+    registered later replaces the one of its namespace.
+    """
+    namespace = _namespace(endpoint)
+    with _lock:
+        others = [
+            e
+            for e in _local_endpoints.get(topic, [])
+            if _namespace(e) != namespace
+        ]
+        _local_endpoints[topic] = [*others, endpoint]
+
+
+def _namespace(endpoint):
+    target = getattr(endpoint, "target", None)
+    return target.namespace if target is not None else None
 
 
 def unregister_local_endpoint(topic):
-    _local_endpoints.pop(topic, None)
+    """Stop answering in-process calls to ``topic`` (every endpoint)."""
+    with _lock:
+        _local_endpoints.pop(topic, None)
+
+
+def _version_is_compatible(implemented, requested):
+    """Can an endpoint at version ``implemented`` answer ``requested``?
+
+    As oslo.messaging decides: same major version, and a minor (then
+    revision) no higher than the endpoint's.
+    """
+    if implemented is None:
+        return True
+    if requested is None:
+        return False
+    imp = [int(part) for part in implemented.split(".")] + [0, 0]
+    req = [int(part) for part in requested.split(".")] + [0, 0]
+    return imp[0] == req[0] and tuple(req[1:3]) <= tuple(imp[1:3])
+
+
+def _dispatch(topic, namespace, version, method):
+    """The handler for ``method``, chosen as oslo.messaging's dispatcher
+    chooses it among the endpoints of ``topic``.
+
+    :raises MessagingTimeout: no endpoint serves ``topic`` here.
+    :raises NoSuchMethod: an endpoint of that namespace and version
+        exists, but does not expose ``method``.
+    :raises UnsupportedVersion: no endpoint of that namespace answers
+        that version.
+    """
+    endpoints = _local_endpoints.get(topic)
+    if not endpoints:
+        raise messaging.MessagingTimeout(
+            f"no manager is running in this process for {topic}"
+        )
+    found_compatible = False
+    for endpoint in endpoints:
+        target = getattr(endpoint, "target", None) or messaging.Target()
+        if target.namespace != namespace or not _version_is_compatible(
+            target.version, version
+        ):
+            continue
+        handler = getattr(endpoint, method, None)
+        if hasattr(handler, "exposed"):
+            return handler
+        found_compatible = True
+    if found_compatible:
+        return messaging.rpc.dispatcher.NoSuchMethod(method)
+    return messaging.rpc.dispatcher.UnsupportedVersion(version, method=method)
 
 
 class InProcessClient:
@@ -120,15 +199,24 @@ class InProcessClient:
     Context, arguments and result are serialized and sent through JSON, and
     an exception is carried the way oslo.messaging carries it, so code that
     works here works over RabbitMQ.  Only ``call`` is offered: Climate's API
-    has no casts.
+    has no casts.  Calls go to the endpoint of the client's namespace whose
+    version is compatible, as oslo.messaging's dispatcher would choose it.
     """
 
-    def __init__(self, topic):
+    def __init__(self, topic, version=None, namespace=None):
         self._topic = topic
+        self._version = version
+        self._namespace = namespace
         self._serializer = RequestContextSerializer()
 
-    def prepare(self, **kwargs):
-        return self
+    def prepare(self, version=None, namespace=None, **kwargs):
+        """A client for another version or namespace (other options of
+        oslo.messaging's ``prepare``, such as ``timeout``, do not apply)."""
+        return InProcessClient(
+            self._topic,
+            version or self._version,
+            namespace if namespace is not None else self._namespace,
+        )
 
     def can_send_version(self, version):
         return True
@@ -140,12 +228,9 @@ class InProcessClient:
             return self._call(ctxt, method, **kwargs)
 
     def _call(self, ctxt, method, **kwargs):
-        endpoint = _local_endpoints.get(self._topic)
-        if endpoint is None:
-            raise messaging.MessagingTimeout(
-                f"no manager is running in this process for {self._topic}"
-            )
-        handler = getattr(endpoint, method, None)
+        handler = _dispatch(
+            self._topic, self._namespace, self._version, method
+        )
         wire = _json_round_trip(
             {
                 "context": self._serializer.serialize_context(ctxt),
@@ -161,10 +246,10 @@ class InProcessClient:
             for key, value in wire["args"].items()
         }
         try:
-            if not hasattr(handler, "exposed"):
+            if isinstance(handler, Exception):
                 # Refused on the server side, as the dispatcher does; a
                 # broker carries the refusal back as a RemoteError.
-                raise messaging.rpc.dispatcher.NoSuchMethod(method)
+                raise handler
             result = handler(server_ctxt, **args)
         except Exception as exc:  # re-raised below as oslo.messaging would
             exc_info = sys.exc_info()

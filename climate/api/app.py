@@ -6,9 +6,9 @@ import flask
 from oslo_config import cfg
 
 from climate import context as climate_context
-from climate import policy
+from climate import plugins, policy
 from climate.api import auth, body, errors, healthcheck, metrics, root
-from climate.api.v1 import hosts, leases
+from climate.api.v1 import leases
 from climate.manager import rpcapi
 
 CONF = cfg.CONF
@@ -17,7 +17,15 @@ REQUEST_ID_HEADER = auth.REQUEST_ID_HEADER
 
 
 def create_app():
-    """Build the API application from the loaded configuration."""
+    """Build the API application from the loaded configuration.
+
+    The routes of each plugin enabled in ``[manager] plugins`` join the
+    lease API's; the plugins' classes are loaded, never built.
+
+    :raises ConfigurationError: ``[manager] plugins`` names a plugin that
+        is not installed, or two plugins for one resource type.
+    """
+    enabled = plugins.classes(CONF.manager.plugins)
     app = flask.Flask("climate.api")
     app.config["MAX_CONTENT_LENGTH"] = CONF.api.max_request_body_size
     app.json.sort_keys = False
@@ -32,7 +40,9 @@ def create_app():
 
     app.register_blueprint(root.blueprint)
     app.register_blueprint(leases.blueprint, url_prefix="/v1/leases")
-    app.register_blueprint(hosts.blueprint, url_prefix="/v1/os-hosts")
+    for plugin_class in enabled.values():
+        for blueprint, url_prefix in plugin_class.blueprints():
+            app.register_blueprint(blueprint, url_prefix=url_prefix)
     public = []
     if CONF.api.metrics_access != "off":
         app.register_blueprint(metrics.blueprint)

@@ -1,5 +1,8 @@
 """``climate-api``: the Lease API alone, talking to managers over RPC."""
 
+import sys
+
+from climate import exceptions
 from climate.cmd import common, wsgi
 
 DESCRIPTION = (
@@ -17,4 +20,8 @@ def main():
     common.require_broker("climate-api")
     sock = wsgi.listen("climate-api")
     common.exit_on_signal()
-    wsgi.serve(sock)
+    try:
+        wsgi.serve(sock)
+    except exceptions.ConfigurationError as exc:
+        # [manager] plugins names what the API serves too.
+        sys.exit(f"climate-api cannot start: {exc.message}")

@@ -22,7 +22,9 @@ def _current():
 
 def _revision():
     migration.revision(
-        CONF.command.message, autogenerate=CONF.command.autogenerate
+        CONF.command.message,
+        autogenerate=CONF.command.autogenerate,
+        version_path=CONF.command.version_path,
     )
 
 
@@ -46,6 +48,11 @@ def _add_parsers(subparsers):
         "--autogenerate",
         action="store_true",
         help="compare the models with the database",
+    )
+    revision.add_argument(
+        "--version-path",
+        help="the directory to write it in: a plugin's migrations_dir "
+        "when its tables changed (default: the core's versions)",
     )
     revision.set_defaults(func=_revision)
 

@@ -2,7 +2,7 @@
 
 Everything is UTC and stored naive.  Intervals are half-open ``[start, end)``;
 the one overlap test of the code base is SQL, ``_overlapping`` in
-``climate/db/allocations.py``.
+``climate/plugins/hosts/db/allocations.py``.
 """
 
 import datetime

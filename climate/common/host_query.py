@@ -7,7 +7,8 @@ memory_mb, local_gb, hypervisor_type, ...) or an extra capability.  A value
 that reads as a number is compared as a number, so ``"10" > "9"``.
 
 ``parse`` turns the text into a small tree and says precisely what is wrong
-with a malformed query; ``climate.db.api`` turns the tree into SQL with bound
+with a malformed query; the DB functions of the plugin that queries hosts
+(``climate/plugins/hosts/db/hosts.py``) turn the tree into SQL with bound
 parameters only, so a query can never reach SQL text.  A host without the
 field never matches, whatever the operator.
 """

@@ -16,31 +16,39 @@ def common_fields(row, fields):
     return out
 
 
-# Fields of one resource type's reservations, shown when present.
-_TYPE_FIELDS = (
-    "min",
-    "max",
-    "hypervisor_properties",
-    "resource_properties",
-    "before_end",
-    "on_end",
+_RESERVATION_FIELDS = (
+    "id",
+    "lease_id",
+    "status",
+    "resource_id",
+    "resource_type",
+    "missing_resources",
+    "resources_changed",
 )
+#: A reservation row's own columns; any other key is its type's.
+_RESERVATION_COLUMNS = frozenset(_RESERVATION_FIELDS) | set(_TIMESTAMPS)
+
+# resource_type -> the plugin's view of its reservations' own fields.
+_type_views = {}
+
+
+def register_reservation_view(resource_type, view):
+    """Render the fields of ``resource_type``'s reservations with ``view``.
+
+    :param view: called as ``view(fields)`` with the type-specific fields
+        a lease read added to a reservation (``climate.db.api``); returns
+        the fields to show, in order, after the common ones.  The plugin
+        loader registers each enabled plugin's ``view``.
+    """
+    _type_views[resource_type] = view
 
 
 def reservation(row):
-    out = common_fields(
-        row,
-        (
-            "id",
-            "lease_id",
-            "status",
-            "resource_id",
-            "resource_type",
-            "missing_resources",
-            "resources_changed",
-        ),
-    )
-    out.update((field, row[field]) for field in _TYPE_FIELDS if field in row)
+    out = common_fields(row, _RESERVATION_FIELDS)
+    fields = {k: v for k, v in row.items() if k not in _RESERVATION_COLUMNS}
+    if fields:
+        view = _type_views.get(row.get("resource_type"))
+        out.update(view(fields) if view is not None else fields)
     return out
 
 

@@ -11,8 +11,10 @@ manager_opts = [
         help="Resource plugins to load, by entry point name in the "
         "climate.resource.plugins group.  Each serves one resource_type; a "
         "name that is not installed, or two plugins for one resource type, "
-        "stop the manager at start.  Leases without reservations work with "
-        "no plugin at all.",
+        "stop the manager and the API at start.  The API serves the routes "
+        "of these plugins only, so give the API and the managers the same "
+        "list.  Leases without "
+        "reservations work with no plugin at all.",
     ),
     cfg.IntOpt(
         "minutes_before_end_lease",

@@ -1,4 +1,9 @@
-"""All of Climate's options, for oslo-config-generator (``climate``)."""
+"""The core's options, for oslo-config-generator (``climate``).
+
+Each resource plugin brings its own group (``ResourcePlugin.list_opts``),
+registered when the plugin is loaded, and its own namespace for the
+generator (``climate.physical_host``, ...).
+"""
 
 from climate.conf import (
     api,
@@ -7,7 +12,6 @@ from climate.conf import (
     default,
     enforcement,
     healthcheck,
-    hosts,
     manager,
     nova,
     service_credentials,
@@ -20,7 +24,6 @@ MODULES = (
     database,
     manager,
     compute,
-    hosts,
     enforcement,
     nova,
     service_credentials,

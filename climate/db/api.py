@@ -1,8 +1,12 @@
-"""The database facade: the only module callers import to reach the database.
+"""The database facade: the only module callers import to reach the core's
+tables (a resource plugin reaches its own through its ``db`` package).
 
 Functions are verb-first, open (or join) a reader or writer transaction, take
 and return plain dicts, and raise Climate's ``NotFound`` subclasses.  Nothing
-outside this module sees a SQLAlchemy session or model instance.
+outside this module and the plugins' DB modules sees a SQLAlchemy session or
+model instance.  Lease reads carry each reservation's type-specific fields,
+read through what the plugin loader registered (``register_reservation_
+fields``), one query per resource type.
 """
 
 import functools
@@ -15,19 +19,6 @@ from sqlalchemy import orm
 
 from climate import exceptions, states
 from climate.db import engine, models
-
-# The facade re-exports the host functions, kept in modules of their own.
-from climate.db.allocations import (  # noqa: F401
-    host_allocate,
-    host_allocations_conflicting,
-    host_allocations_delete,
-    host_allocations_list,
-    host_allocations_lock,
-    host_allocations_move,
-    host_allocations_of,
-    host_reservation_create,
-    host_reservation_update,
-)
 from climate.db.events import (  # noqa: F401
     event_create,
     event_destroy,
@@ -43,19 +34,9 @@ from climate.db.events import (  # noqa: F401
     leases_with_unfinished_events,
     reservations_transition,
 )
-from climate.db.hosts import (  # noqa: F401
-    host_create,
-    host_destroy,
-    host_get,
-    host_ids_matching,
-    host_list,
-    host_lock,
-    host_properties_list,
-    host_property_update,
-    host_query_check_fields,
-    host_reservations_using,
-    host_update,
-)
+
+# The facade re-exports the compute layer's pool functions, kept in a
+# module of their own.
 from climate.db.pools import (  # noqa: F401
     host_pool_add_hosts,
     host_pool_delete,
@@ -115,28 +96,64 @@ def _to_dict(obj, *, exclude=()):
     }
 
 
-def _reservation_to_dict(reservation):
-    values = _to_dict(reservation)
-    host = reservation.host_reservation
-    if host is not None:
-        values.update(
-            min=host.count_min,
-            max=host.count_max,
-            hypervisor_properties=host.hypervisor_properties,
-            resource_properties=host.resource_properties,
-            before_end=host.before_end,
-            on_end=host.on_end,
+# Resource types -------------------------------------------------------------
+# The core names no resource type: the plugin loader registers, for each
+# type, how to read its reservations' own fields and what its leases hold.
+
+_field_loaders = {}
+_usage_counters = {}
+
+
+def register_reservation_fields(resource_type, loader):
+    """Have lease reads carry the fields of ``resource_type``'s rows.
+
+    :param loader: called as ``loader(reservation_ids)`` inside the read's
+        transaction, once per read for every reservation of that type it
+        returns; answers ``{reservation_id: {field: value}}`` (one query,
+        not one per reservation).  Fields never replace a reservation's
+        own columns.
+    """
+    _field_loaders[resource_type] = loader
+
+
+def register_usage(resource_type, counter):
+    """Have ``lease_usage`` count what leases hold of ``resource_type``.
+
+    :param counter: called as ``counter(lease_ids)`` inside
+        ``lease_usage``'s transaction; answers ``{lease_id: {name:
+        amount}}``, such as ``{"hosts": 2}``, in one query.
+    """
+    _usage_counters[resource_type] = counter
+
+
+def _add_type_fields(reservations):
+    """Add each reservation's type-specific fields, one query per type."""
+    by_type = {}
+    for reservation in reservations:
+        by_type.setdefault(reservation["resource_type"], []).append(
+            reservation
         )
-    return values
+    for resource_type, rows in by_type.items():
+        loader = _field_loaders.get(resource_type)
+        if loader is None:
+            continue
+        fields = loader([r["id"] for r in rows])
+        for reservation in rows:
+            for key, value in fields.get(reservation["id"], {}).items():
+                reservation.setdefault(key, value)
+    return reservations
 
 
 def _lease_to_dict(lease):
     values = _to_dict(lease)
-    values["reservations"] = [
-        _reservation_to_dict(r) for r in lease.reservations
-    ]
+    values["reservations"] = [_to_dict(r) for r in lease.reservations]
     values["events"] = [_to_dict(e) for e in lease.events]
     return values
+
+
+def _leases_with_type_fields(leases):
+    _add_type_fields([r for lease in leases for r in lease["reservations"]])
+    return leases
 
 
 def _session():
@@ -151,9 +168,7 @@ def _lease_query():
     return (
         sa.select(models.Lease)
         .options(
-            orm.selectinload(models.Lease.reservations).selectinload(
-                models.Reservation.host_reservation
-            ),
+            orm.selectinload(models.Lease.reservations),
             orm.selectinload(models.Lease.events),
         )
         .execution_options(populate_existing=True)
@@ -215,7 +230,8 @@ def lease_get(lease_id, project_id=None):
     :raises LeaseNotFound:
     """
     with reader() as session:
-        return _lease_to_dict(_get_lease(session, lease_id, project_id))
+        lease = _lease_to_dict(_get_lease(session, lease_id, project_id))
+        return _leases_with_type_fields([lease])[0]
 
 
 def lease_lock(lease_id, project_id=None):
@@ -227,9 +243,10 @@ def lease_lock(lease_id, project_id=None):
     :raises LeaseNotFound:
     """
     with writer() as session:
-        return _lease_to_dict(
+        lease = _lease_to_dict(
             _get_lease(session, lease_id, project_id, for_update=True)
         )
+        return _leases_with_type_fields([lease])[0]
 
 
 def lease_list(
@@ -266,33 +283,22 @@ def lease_list(
         query = query.order_by(models.Lease.created_at, models.Lease.id)
         if limit is not None:
             query = query.limit(limit)
-        return [_lease_to_dict(lease) for lease in session.scalars(query)]
+        leases = [_lease_to_dict(lease) for lease in session.scalars(query)]
+        return _leases_with_type_fields(leases)
 
 
 def lease_usage(project_id, start, end):
     """What a project holds in ``[start, end)``, for its usage limits.
 
     Returns its leases overlapping the window that are not TERMINATED, as
-    ``{"id", "start_date", "end_date", "hosts"}`` (``hosts``: how many
-    hosts their reservations hold).  Inside ``writer()`` this first takes
-    a lock on the project, held until the transaction ends, so two writes
-    of one project's leases check their limits one after the other.
+    ``{"id", "start_date", "end_date"}`` plus what the registered resource
+    types count for each (``register_usage``), such as ``"hosts"``; an
+    amount no type reports is absent.  Inside ``writer()`` this first
+    takes a lock on the project, held until the transaction ends, so two
+    writes of one project's leases check their limits one after the other.
     """
-    hosts = (
-        sa.select(sa.func.count(models.ComputeHostAllocation.id))
-        .join(
-            models.Reservation,
-            models.Reservation.id
-            == models.ComputeHostAllocation.reservation_id,
-        )
-        .where(models.Reservation.lease_id == models.Lease.id)
-        .scalar_subquery()
-    )
     query = sa.select(
-        models.Lease.id,
-        models.Lease.start_date,
-        models.Lease.end_date,
-        hosts.label("hosts"),
+        models.Lease.id, models.Lease.start_date, models.Lease.end_date
     ).where(
         models.Lease.project_id == project_id,
         models.Lease.status != states.LeaseStatus.TERMINATED,
@@ -301,7 +307,16 @@ def lease_usage(project_id, start, end):
     )
     with reader() as session:
         engine.lock_key(session, f"climate-usage:{project_id}")
-        return [row._asdict() for row in session.execute(query)]
+        leases = [row._asdict() for row in session.execute(query)]
+        ids = [lease["id"] for lease in leases]
+        for counter in _usage_counters.values():
+            if not ids:
+                break
+            counts = counter(ids)
+            for lease in leases:
+                for name, amount in counts.get(lease["id"], {}).items():
+                    lease[name] = lease.get(name, 0) + amount
+        return leases
 
 
 def lease_update(lease_id, values):
@@ -319,7 +334,7 @@ def lease_update(lease_id, values):
         for key, value in values.items():
             setattr(lease, key, value)
         session.flush()
-        return _lease_to_dict(lease)
+        return _leases_with_type_fields([_lease_to_dict(lease)])[0]
 
 
 def lease_destroy(lease_id):
@@ -343,7 +358,7 @@ def reservation_get(reservation_id):
         reservation = session.get(models.Reservation, reservation_id)
         if reservation is None:
             raise exceptions.ReservationNotFound(id=reservation_id)
-        return _reservation_to_dict(reservation)
+        return _add_type_fields([_to_dict(reservation)])[0]
 
 
 def reservation_update(reservation_id, values):

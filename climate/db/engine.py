@@ -1,4 +1,5 @@
-"""Engines and transactions.  Only ``climate.db.api`` uses this module.
+"""Engines and transactions.  Only ``climate.db.api`` and the resource
+plugins' DB modules (``climate/plugins/<name>/db/``) use this module.
 
 A transaction is opened with ``writer()`` or ``reader()``; a nested call joins
 the transaction already open in the same thread, so a plugin's allocation and

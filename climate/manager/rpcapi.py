@@ -5,16 +5,24 @@ The API process calls these methods; each becomes one RPC ``call`` to a
 process in the embedded mode).  Errors the manager raises on purpose come back
 as their own ``climate.exceptions`` class.
 
+A resource plugin's own RPC methods go to the same topic in the plugin's
+target namespace, with a version history of their own (the plugin's
+``rpcapi`` module).
+
 API version history:
 
 * 1.0 - create_lease, update_lease, delete_lease, get_lease, list_leases.
 * 1.1 - create_host, update_host, delete_host, update_host_property.
+* 2.0 - The host methods of 1.1 moved to the namespace of the plugin
+  that reserves hosts (``physical_host`` 1.0, ``climate.plugins.hosts.
+  rpcapi``); the lease methods are unchanged.  A 1.x client cannot call a
+  2.0 manager: upgrade the API and the managers together.
 """
 
 from climate import rpc
 
-TOPIC = "climate.manager"
-RPC_API_VERSION = "1.1"
+TOPIC = rpc.MANAGER_TOPIC
+RPC_API_VERSION = "2.0"
 
 
 class ManagerAPI:
@@ -23,7 +31,7 @@ class ManagerAPI:
     def __init__(self):
         self._client = rpc.get_client(TOPIC, RPC_API_VERSION)
 
-    def _call(self, context, method, version="1.0", **kwargs):
+    def _call(self, context, method, version="2.0", **kwargs):
         return self._client.prepare(version=version).call(
             context, method, **kwargs
         )
@@ -53,33 +61,3 @@ class ManagerAPI:
     def list_leases(self, context, filters):
         """Return the caller's project's leases matching ``filters``."""
         return self._call(context, "list_leases", filters=filters)
-
-    def create_host(self, context, values):
-        """Register a physical host; return it."""
-        return self._call(context, "create_host", version="1.1", values=values)
-
-    def update_host(self, context, host_id, values):
-        """Change a host's capabilities; return it."""
-        return self._call(
-            context,
-            "update_host",
-            version="1.1",
-            host_id=host_id,
-            values=values,
-        )
-
-    def delete_host(self, context, host_id):
-        """Remove a host no lease holds now or later."""
-        return self._call(
-            context, "delete_host", version="1.1", host_id=host_id
-        )
-
-    def update_host_property(self, context, name, values):
-        """Mark a host capability name private or public; return it."""
-        return self._call(
-            context,
-            "update_host_property",
-            version="1.1",
-            name=name,
-            values=values,
-        )

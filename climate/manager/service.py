@@ -1,8 +1,8 @@
 """The manager: its RPC endpoint and the service that runs it.
 
-``ManagerService`` loads the resource plugins, serves the RPC endpoint (on
-the broker, or in-process for the embedded mode) and runs the event
-runner.
+``ManagerService`` loads the resource plugins, serves the RPC endpoints —
+its own and each plugin's, in the plugin's namespace — (on the broker, or
+in-process for the embedded mode) and runs the event runner.
 """
 
 import os
@@ -27,9 +27,8 @@ class ManagerEndpoint:
 
     target = messaging.Target(version=rpcapi.RPC_API_VERSION)
 
-    def __init__(self, lease_manager, plugins):
+    def __init__(self, lease_manager):
         self._leases = lease_manager
-        self._plugins = plugins
 
     @messaging.expose
     @_expected
@@ -55,36 +54,6 @@ class ManagerEndpoint:
     @_expected
     def list_leases(self, context, filters):
         return self._leases.list(context, **filters)
-
-    def _hosts(self):
-        plugin = self._plugins.get("physical:host")
-        if plugin is None:
-            raise exceptions.FeatureNotEnabled(
-                feature="Hosts",
-                reason="this service does not reserve physical hosts "
-                "(the physical.host.plugin is not in [manager] plugins)",
-            )
-        return plugin.inventory
-
-    @messaging.expose
-    @_expected
-    def create_host(self, context, values):
-        return self._hosts().create(values)
-
-    @messaging.expose
-    @_expected
-    def update_host(self, context, host_id, values):
-        return self._hosts().update(host_id, values)
-
-    @messaging.expose
-    @_expected
-    def delete_host(self, context, host_id):
-        self._hosts().delete(host_id)
-
-    @messaging.expose
-    @_expected
-    def update_host_property(self, context, name, values):
-        return self._hosts().update_property(name, values)
 
 
 class ManagerService:
@@ -118,17 +87,21 @@ class ManagerService:
             enforcer=self.enforcer,
             notifier=self.notifier,
         )
-        self.endpoint = ManagerEndpoint(self.leases, self.plugins)
+        self.endpoint = ManagerEndpoint(self.leases)
+        self.endpoints = [self.endpoint]
+        for plugin in self.plugins.values():
+            self.endpoints.extend(plugin.rpc_endpoints())
         self._server = None
 
     def start(self):
         if rpc.uses_broker():
             self._server = rpc.get_server(
-                rpcapi.TOPIC, CONF.host, [self.endpoint]
+                rpcapi.TOPIC, CONF.host, self.endpoints
             )
             self._server.start()
         else:
-            rpc.register_local_endpoint(rpcapi.TOPIC, self.endpoint)
+            for endpoint in self.endpoints:
+                rpc.register_local_endpoint(rpcapi.TOPIC, endpoint)
         self.runner.start()
         LOG.info(
             "manager %s started with plugins: %s",

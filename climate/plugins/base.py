@@ -9,6 +9,17 @@ world) and from the event loop, outside any transaction (``on_start``,
 Every hook is idempotent: running it twice, or running it when the step
 before it never ran, does no harm.  Lease and reservation arguments are the
 plain dicts ``climate.db.api`` returns.
+
+A plugin owns everything of its type: its tables and migrations, the fields
+it adds to a reservation, its API routes, RPC methods, policies, options
+and CLI commands; the core names no resource type (``doc/plugins.md``).
+The hooks above and ``rpc_endpoints`` are the *instance* parts, used by the
+manager only.  The *static* parts are class attributes and classmethods,
+used without an instance: the API process, ``climate-db-manage`` and the
+oslo generators read them, and must not build a plugin (building one may
+load a compute driver that needs credentials).  The loader
+(``climate.plugins``) registers a plugin's options, fields, view and usage
+counter when it loads the class.
 """
 
 import abc
@@ -19,6 +30,99 @@ class ResourcePlugin(abc.ABC):
 
     #: The ``resource_type`` of the reservations this plugin serves.
     resource_type: str = ""
+
+    # Static parts ------------------------------------------------------------
+
+    #: Dotted name of the module defining the plugin's tables on
+    #: ``climate.db.models.Base``, or None for a plugin without tables.
+    #: Imported by the migrations and their tests, so the models of every
+    #: installed plugin are compared with the migrations.
+    models_module: str | None = None
+
+    #: Directory of the plugin's Alembic revisions, or None.  They belong
+    #: to Climate's one history: ``climate-db-manage upgrade`` applies the
+    #: revisions of every installed plugin, enabled or not.
+    migrations_dir: str | None = None
+
+    @classmethod
+    def list_opts(cls):
+        """The plugin's configuration options.
+
+        Registered on the global ``cfg.CONF`` when the loader loads the
+        class; the same function's output is what oslo-config-generator
+        shows, through an ``oslo.config.opts`` entry point of the plugin.
+
+        :returns: ``{cfg.OptGroup: [opts]}``; default: none.
+        """
+        return {}
+
+    @classmethod
+    def blueprints(cls):
+        """The plugin's API routes, registered when it is enabled.
+
+        Import Flask inside this method: the manager never needs it.
+        Handlers follow the API's rules: read through the plugin's DB
+        functions, write only over the plugin's RPC methods, check a policy
+        first.
+
+        :returns: ``[(flask.Blueprint, url_prefix)]``; default: none.
+        """
+        return []
+
+    @classmethod
+    def policies(cls):
+        """The plugin's oslo.policy defaults.
+
+        Every installed plugin's rules are registered by the API's
+        enforcer and listed by ``oslopolicy-sample-generator``; an
+        operator's policy file overrides them like any other.
+
+        :returns: a list of ``oslo_policy.policy.RuleDefault``; default:
+            none.
+        """
+        return []
+
+    @classmethod
+    def load_fields(cls, reservation_ids):
+        """The type-specific fields of many reservations, in one query.
+
+        Called by every lease read (``climate.db.api``) inside its
+        transaction, once per read with every reservation of this type it
+        returns.  The fields join the reservation dicts the plugin's hooks
+        receive, and, through ``view``, the API's and notifications' lease.
+        They must not use the names of a reservation's own columns.
+
+        :param reservation_ids: ids of reservations of this type.
+        :returns: ``{reservation_id: {field: value}}``; a reservation
+            left out has no fields of its own.  Default: none.
+        """
+        return {}
+
+    @classmethod
+    def view(cls, fields):
+        """The wire form of a reservation's type-specific fields.
+
+        :param fields: what ``load_fields`` gave for one reservation.
+        :returns: the fields to show after the common ones, in order.
+            Default: ``fields`` unchanged.
+        """
+        return dict(fields)
+
+    @classmethod
+    def usage(cls, lease_ids):
+        """What leases hold of this type, for the usage limits.
+
+        Called inside the usage check's transaction
+        (``climate.db.api.lease_usage``), in one query for all the leases.
+
+        :param lease_ids: ids of leases of one project.
+        :returns: ``{lease_id: {amount name: number}}``, such as
+            ``{"hosts": 2}`` (``[enforcement] max_hosts_per_project``
+            reads ``hosts``).  Default: nothing held.
+        """
+        return {}
+
+    # Instance parts (the manager) -----------------------------------------
 
     @abc.abstractmethod
     def reserve(self, context, lease, reservation, values):
@@ -102,3 +206,14 @@ class ResourcePlugin(abc.ABC):
         :returns: a set of lease ids; default: none.
         """
         return set()
+
+    def rpc_endpoints(self):
+        """The objects answering this plugin's RPC methods.
+
+        Served beside the manager's own endpoint, on its topic: each has a
+        ``target`` naming the plugin's own namespace and version, and
+        exposes its methods with ``oslo_messaging.expose``.
+
+        :returns: a list of endpoint objects; default: none.
+        """
+        return []

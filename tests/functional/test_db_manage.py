@@ -6,7 +6,6 @@ import sys
 
 import pytest
 import requests
-from alembic import script
 
 from climate.db import migration
 from tests import helpers
@@ -16,8 +15,7 @@ pytestmark = pytest.mark.functional
 
 def _head():
     """The latest revision among climate's migration scripts."""
-    location = os.path.join(os.path.dirname(migration.__file__), "migrations")
-    return script.ScriptDirectory(location).get_current_head()
+    return migration.scripts().get_current_head()
 
 
 def _db_manage(config_file, *args):

@@ -15,6 +15,7 @@ import pytest
 from climate import exceptions, stages, states
 from climate.db import api as db_api
 from climate.db import engine as db_engine
+from climate.plugins.hosts.db import api as host_db
 
 pytestmark = pytest.mark.services
 
@@ -290,7 +291,7 @@ def _allocate_racing(reservations, start, end, count):
     def allocate(index):
         try:
             with db_api.writer():
-                hosts = db_api.host_allocate(
+                hosts = host_db.host_allocate(
                     reservations[index], start, end, count, count, []
                 )
                 # Hold the locks a little, as a real create does while it
@@ -318,7 +319,7 @@ def test_racing_host_requests_fill_every_host_once(db):
         now + datetime.timedelta(hours=2),
     )
     hosts = [
-        db_api.host_create(
+        host_db.host_create(
             {
                 "hypervisor_hostname": f"host-{index}",
                 "vcpus": 8,
@@ -341,15 +342,15 @@ def test_racing_host_requests_fill_every_host_once(db):
     for reservation_id, got in winners.items():
         assert [
             a["computehost_id"]
-            for a in db_api.host_allocations_of(reservation_id)
+            for a in host_db.host_allocations_of(reservation_id)
         ] == got
     for reservation_id in set(taken) - set(winners):
-        assert db_api.host_allocations_of(reservation_id) == []
+        assert host_db.host_allocations_of(reservation_id) == []
 
     # An overlapping window finds nothing left; the window after it, all.
     later = _host_reservations(2, end, end + datetime.timedelta(hours=1))
     with pytest.raises(exceptions.NotEnoughResourcesAvailable):
-        db_api.host_allocate(
+        host_db.host_allocate(
             reservations[0],
             start + datetime.timedelta(minutes=30),
             end,

@@ -18,6 +18,7 @@ from climate import context, exceptions, plugins
 from climate.db import api as db_api
 from climate.db import engine as db_engine
 from climate.manager import leases
+from climate.plugins.hosts.db import api as host_db
 
 pytestmark = pytest.mark.services
 
@@ -63,7 +64,7 @@ def test_a_request_for_another_window_waits_for_a_locked_host(
         # A competitor's transaction holding the host's row, as a request
         # booking another window of it would.
         with db_api.writer():
-            db_api.host_lock(host["id"])
+            host_db.host_lock(host["id"])
             locked.set()
             release.wait(10)
 
@@ -85,7 +86,7 @@ def test_a_request_for_another_window_waits_for_a_locked_host(
     holder.join(10)
     creator.join(10)
     lease = result["lease"]
-    allocations = db_api.host_allocations_of(lease["reservations"][0]["id"])
+    allocations = host_db.host_allocations_of(lease["reservations"][0]["id"])
     assert [a["hypervisor_hostname"] for a in allocations] == ["only-host"]
 
 

@@ -1,23 +1,19 @@
 """Migrations on PostgreSQL and MariaDB: they build exactly the models."""
 
-import os
-
 import pytest
 import sqlalchemy as sa
-from alembic import autogenerate, script
+from alembic import autogenerate
 from alembic import migration as alembic_migration
 
 from climate.db import api as db_api
-from climate.db import migration, models
+from climate.db import migration
 from tests import helpers
 
 pytestmark = pytest.mark.services
 
-MIGRATIONS = os.path.join(os.path.dirname(migration.__file__), "migrations")
-
 
 def _head():
-    return script.ScriptDirectory(MIGRATIONS).get_current_head()
+    return migration.scripts().get_current_head()
 
 
 def _schema_diff(url):
@@ -27,7 +23,7 @@ def _schema_diff(url):
             context = alembic_migration.MigrationContext.configure(
                 connection, opts={"compare_type": True}
             )
-            return autogenerate.compare_metadata(context, models.Base.metadata)
+            return autogenerate.compare_metadata(context, migration.metadata())
     finally:
         engine.dispose()
 

@@ -282,3 +282,99 @@ def test_in_process_call_leaves_the_callers_current_context(in_process, ctxt):
         client.call(ctxt, "echo", value=2)
         assert oslo_context.get_current() is ctxt
     assert oslo_context.get_current() is None
+
+
+# Target namespaces and versions -------------------------------------------
+
+
+class PluginEndpoint:
+    """A plugin's endpoint: its own namespace and version history."""
+
+    target = messaging.Target(namespace="test_plugin", version="1.2")
+
+    @messaging.expose
+    def echo(self, context, **kwargs):
+        return {"plugin": kwargs}
+
+
+class ManagerEndpoint(Endpoint):
+    target = messaging.Target(version="2.1")
+
+
+@pytest.fixture
+def namespaced_in_process(topic):
+    rpc.register_local_endpoint(topic, ManagerEndpoint())
+    rpc.register_local_endpoint(topic, PluginEndpoint())
+    yield
+    rpc.unregister_local_endpoint(topic)
+
+
+@pytest.fixture
+def namespaced_fake_broker(config, topic):
+    config.config(transport_url="fake:/")
+    server = rpc.get_server(
+        topic, "test-host", [ManagerEndpoint(), PluginEndpoint()]
+    )
+    server.start()
+    yield
+    server.stop()
+    server.wait()
+
+
+@pytest.fixture(params=["in-process", "fake-broker"])
+def namespaced(request):
+    request.getfixturevalue(
+        "namespaced_in_process"
+        if request.param == "in-process"
+        else "namespaced_fake_broker"
+    )
+
+
+def _refusal(error):
+    """The dispatcher's refusal: a broker carries it as a RemoteError;
+    oslo.messaging's fake driver hands over the exception itself."""
+    if isinstance(error, messaging.RemoteError):
+        return error.exc_type
+    return type(error).__name__
+
+
+def _client(topic, version, namespace=None):
+    return rpc.get_client(topic, version, namespace=namespace).prepare(
+        timeout=5
+    )
+
+
+def test_each_namespace_reaches_its_own_endpoint(namespaced, topic, ctxt):
+    core = _client(topic, "2.0")
+    plugin = _client(topic, "1.0", namespace="test_plugin")
+
+    assert core.call(ctxt, "echo", a=1)["received"] == {"a": 1}
+    assert plugin.call(ctxt, "echo", a=1) == {"plugin": {"a": 1}}
+    # prepare() switches namespace and version, as oslo.messaging's does.
+    switched = core.prepare(namespace="test_plugin", version="1.2")
+    assert switched.call(ctxt, "echo", b=2) == {"plugin": {"b": 2}}
+
+
+@pytest.mark.parametrize(
+    ("namespace", "version"),
+    [
+        (None, "1.1"),  # an older major version of the manager's API
+        (None, "2.2"),  # a newer minor version than the endpoint's
+        ("test_plugin", "2.0"),
+        ("no_such_plugin", "1.0"),
+    ],
+)
+def test_incompatible_version_or_unknown_namespace_is_refused(
+    namespaced, topic, ctxt, namespace, version
+):
+    client = _client(topic, version, namespace=namespace)
+    with pytest.raises(Exception) as info:
+        client.call(ctxt, "echo")
+    assert _refusal(info.value) == "UnsupportedVersion"
+
+
+def test_method_of_another_namespace_is_not_found(namespaced, topic, ctxt):
+    plugin = _client(topic, "1.0", namespace="test_plugin")
+    with pytest.raises(Exception) as info:
+        plugin.call(ctxt, "conflict")
+    assert _refusal(info.value) == "NoSuchMethod"

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from climate.db import engine, models
+from climate.db import engine, migration
 
 
 def run_migrations_online():
@@ -10,7 +10,7 @@ def run_migrations_online():
     with connectable.connect() as connection:
         context.configure(
             connection=connection,
-            target_metadata=models.Base.metadata,
+            target_metadata=migration.metadata(),
             # SQLite alters tables by copying them.
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,

@@ -38,7 +38,10 @@ class ProjectLimitsFilter(base.UsageFilter):
                 )
         if max_hosts:
             peak = _peak(
-                [(u["start_date"], u["end_date"], u["hosts"]) for u in usage]
+                [
+                    (u["start_date"], u["end_date"], u.get("hosts", 0))
+                    for u in usage
+                ]
             )
             if peak > max_hosts:
                 raise exceptions.ProjectLimitExceeded(

@@ -5,8 +5,8 @@ from oslo_log import log as logging
 
 from climate import exceptions
 from climate.common import dates
-from climate.db import api as db_api
 from climate.plugins.hosts import request
+from climate.plugins.hosts.db import api as host_db
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -65,8 +65,8 @@ class HostInventory:
         reservable = _boolean(values.pop("reservable", True), "reservable")
         capabilities = _capabilities(values)
         described = self._driver.describe_host(name, base)
-        with db_api.writer():
-            host = db_api.host_create(
+        with host_db.writer():
+            host = host_db.host_create(
                 {
                     "hypervisor_hostname": name,
                     "reservable": reservable,
@@ -103,14 +103,14 @@ class HostInventory:
                 values.pop("reservable"), "reservable"
             )
         capabilities = _capabilities(values, allow_null=True)
-        with db_api.writer():
-            db_api.host_lock(host_id)
-            host = db_api.host_update(host_id, columns, capabilities)
+        with host_db.writer():
+            host_db.host_lock(host_id)
+            host = host_db.host_update(host_id, columns, capabilities)
             self._check_reservations_still_fit(host)
         return host
 
     def _check_reservations_still_fit(self, host):
-        for using in db_api.host_reservations_using(
+        for using in host_db.host_reservations_using(
             host["id"], dates.utcnow()
         ):
             wanted = request.parse(
@@ -122,7 +122,7 @@ class HostInventory:
                     "resource_properties": using["resource_properties"],
                 },
             )
-            if not db_api.host_ids_matching({host["id"]}, wanted.queries):
+            if not host_db.host_ids_matching({host["id"]}, wanted.queries):
                 raise exceptions.HostInUse(
                     reason=f"host {host['hypervisor_hostname']} is reserved "
                     f"by reservation {using['reservation_id']} of lease "
@@ -135,10 +135,10 @@ class HostInventory:
 
         :raises HostInUse: a reservation holds the host now or later.
         """
-        with db_api.writer():
-            db_api.host_lock(host_id)
-            host = db_api.host_get(host_id)
-            using = db_api.host_reservations_using(host["id"], dates.utcnow())
+        with host_db.writer():
+            host_db.host_lock(host_id)
+            host = host_db.host_get(host_id)
+            using = host_db.host_reservations_using(host["id"], dates.utcnow())
             if using:
                 leases = sorted({u["lease_id"] for u in using})
                 raise exceptions.HostInUse(
@@ -149,7 +149,7 @@ class HostInventory:
             self._driver.remove_hosts(
                 CONF.compute.freepool_name, [host["hypervisor_hostname"]]
             )
-            db_api.host_destroy(host["id"])
+            host_db.host_destroy(host["id"])
         LOG.info("host %s deleted", host["hypervisor_hostname"])
 
     def update_property(self, name, values):
@@ -159,7 +159,7 @@ class HostInventory:
             raise exceptions.InvalidInput(
                 reason="a property update takes exactly one field, private"
             )
-        return db_api.host_property_update(
+        return host_db.host_property_update(
             name, _boolean(values["private"], "private")
         )
 

@@ -1,14 +1,15 @@
 """The ``physical:host`` plugin: reserving whole hosts for a window."""
 
 import datetime
+import os
 
 from oslo_config import cfg
 from oslo_log import log as logging
 
 from climate import compute, exceptions, states
-from climate.db import api as db_api
 from climate.plugins import base
-from climate.plugins.hosts import inventory, request
+from climate.plugins.hosts import conf, endpoint, inventory, request
+from climate.plugins.hosts.db import api as host_db
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -26,9 +27,64 @@ class PhysicalHostPlugin(base.ResourcePlugin):
 
     resource_type = "physical:host"
 
+    # Static parts ------------------------------------------------------------
+
+    models_module = "climate.plugins.hosts.models"
+    migrations_dir = os.path.join(
+        os.path.dirname(__file__), "migrations", "versions"
+    )
+
+    #: The fields a host reservation shows, in the wire order.
+    VIEW_FIELDS = (*request.FIELDS, "on_end")
+
+    @classmethod
+    def list_opts(cls):
+        """The ``[physical:host]`` group."""
+        return {conf.GROUP: conf.OPTS}
+
+    @classmethod
+    def blueprints(cls):
+        """``/v1/os-hosts``: the inventory, properties and allocations."""
+        from climate.plugins.hosts.api import hosts
+
+        return [(hosts.blueprint, "/v1/os-hosts")]
+
+    @classmethod
+    def policies(cls):
+        """``climate:oshosts:*`` and ``climate:allocations:get``."""
+        from climate.plugins.hosts import policies
+
+        return policies.list_rules()
+
+    @classmethod
+    def load_fields(cls, reservation_ids):
+        """``min``, ``max``, the queries, ``before_end`` and ``on_end``."""
+        return host_db.host_reservation_fields(reservation_ids)
+
+    @classmethod
+    def view(cls, fields):
+        """The host fields as the reservation API v1 shows them."""
+        return {f: fields[f] for f in cls.VIEW_FIELDS if f in fields}
+
+    @classmethod
+    def usage(cls, lease_ids):
+        """``{lease_id: {"hosts": how many hosts it holds}}``."""
+        return {
+            lease_id: {"hosts": count}
+            for lease_id, count in host_db.host_counts_by_lease(
+                lease_ids
+            ).items()
+        }
+
+    # The manager's parts -----------------------------------------------------
+
     def __init__(self):
         self._driver = compute.load(CONF.compute.driver)
         self.inventory = inventory.HostInventory(self._driver)
+
+    def rpc_endpoints(self):
+        """The host inventory's RPC methods (namespace ``physical_host``)."""
+        return [endpoint.HostEndpoint(self.inventory)]
 
     # Admission (inside the lease's transaction) ----------------------------
 
@@ -36,12 +92,12 @@ class PhysicalHostPlugin(base.ResourcePlugin):
         wanted = request.parse(values)
         queries = wanted.queries
         for field_name, tree in wanted.named_queries():
-            db_api.host_query_check_fields([tree], field_name)
-        row = db_api.host_reservation_create(
+            host_db.host_query_check_fields([tree], field_name)
+        row = host_db.host_reservation_create(
             {"reservation_id": reservation["id"], **wanted.columns()}
         )
         start, end = _window(lease)
-        db_api.host_allocate(
+        host_db.host_allocate(
             reservation["id"],
             start,
             end,
@@ -58,17 +114,19 @@ class PhysicalHostPlugin(base.ResourcePlugin):
         wanted = request.parse(values, current)
         for field_name, tree in wanted.named_queries():
             if values.get(field_name) is not None:
-                db_api.host_query_check_fields([tree], field_name)
+                host_db.host_query_check_fields([tree], field_name)
         queries = wanted.queries
         start, end = _window(lease)
         reservation_id = reservation["id"]
-        db_api.host_allocations_lock(reservation_id)
+        host_db.host_allocations_lock(reservation_id)
         held = {
             a["computehost_id"]
-            for a in db_api.host_allocations_of(reservation_id)
+            for a in host_db.host_allocations_of(reservation_id)
         }
-        unfit = db_api.host_allocations_conflicting(reservation_id, start, end)
-        unfit |= held - db_api.host_ids_matching(held, queries)
+        unfit = host_db.host_allocations_conflicting(
+            reservation_id, start, end
+        )
+        unfit |= held - host_db.host_ids_matching(held, queries)
         keep = sorted(held - unfit)[: wanted.count_max]
         drop = held - set(keep)
         in_use = reservation["status"] == states.ReservationStatus.ACTIVE
@@ -78,11 +136,11 @@ class PhysicalHostPlugin(base.ResourcePlugin):
                 f"cannot give up the {len(drop)} host(s) it uses; the "
                 "change would need that"
             )
-        db_api.host_allocations_delete(reservation_id, drop)
-        db_api.host_allocations_move(reservation_id, start, end)
+        host_db.host_allocations_delete(reservation_id, drop)
+        host_db.host_allocations_move(reservation_id, start, end)
         missing_max = wanted.count_max - len(keep)
         if missing_max > 0:
-            db_api.host_allocate(
+            host_db.host_allocate(
                 reservation_id,
                 start,
                 end,
@@ -92,10 +150,10 @@ class PhysicalHostPlugin(base.ResourcePlugin):
                 exclude=keep,
                 ignore_reservation=reservation_id,
             )
-        db_api.host_reservation_update(reservation_id, wanted.columns())
+        host_db.host_reservation_update(reservation_id, wanted.columns())
 
     def release(self, lease, reservation):
-        db_api.host_allocations_delete(reservation["id"])
+        host_db.host_allocations_delete(reservation["id"])
 
     # Hand-over (event loop, outside transactions) ---------------------------
 
@@ -149,12 +207,12 @@ class PhysicalHostPlugin(base.ResourcePlugin):
 
 def _window(lease):
     """The window a reservation blocks: the lease, then cleaning time."""
-    cleaning = datetime.timedelta(minutes=CONF["physical:host"].cleaning_time)
+    cleaning = datetime.timedelta(minutes=CONF[conf.GROUP.name].cleaning_time)
     return lease["start_date"], lease["end_date"] + cleaning
 
 
 def _hostnames(reservation):
     return [
         a["hypervisor_hostname"]
-        for a in db_api.host_allocations_of(reservation["id"])
+        for a in host_db.host_allocations_of(reservation["id"])
     ]

@@ -35,6 +35,11 @@ def keystone_api(manager, config, tokens):
         delay_auth_decision=False,
         group="keystone_authtoken",
     )
+    # The host routes too (their policy is checked before any RPC).
+    config.config(
+        plugins=["physical.host.plugin", "test.recorder.plugin"],
+        group="manager",
+    )
     return app.create_app().test_client()
 
 

@@ -1,5 +1,5 @@
 """The host query language: parsing (climate.common.host_query) and what a
-parsed query matches on the real database (``db_api.host_ids_matching``)."""
+parsed query matches on the real database (``host_db.host_ids_matching``)."""
 
 import json
 import random
@@ -11,6 +11,7 @@ import pytest
 from climate import exceptions
 from climate.common import host_query
 from climate.db import api as db_api
+from climate.plugins.hosts.db import api as host_db
 
 FIELD = "resource_properties"
 
@@ -281,7 +282,7 @@ def test_fuzzed_text_parses_or_is_invalid_input():
 
 
 def _host(name, vcpus=4, hypervisor_type="baremetal", **capabilities):
-    host = db_api.host_create(
+    host = host_db.host_create(
         {
             "hypervisor_hostname": name,
             "vcpus": vcpus,
@@ -314,7 +315,7 @@ def matching(hosts, *queries):
     """The names of the hosts matching every query."""
     trees = [parse(q) for q in queries]
     names = {v: k for k, v in hosts.items()}
-    return {names[i] for i in db_api.host_ids_matching(set(names), trees)}
+    return {names[i] for i in host_db.host_ids_matching(set(names), trees)}
 
 
 def check_table(hosts, table):
@@ -444,21 +445,21 @@ def test_quotes_and_sql_are_just_values(hosts):
         "\\",
         "*",
     ):
-        db_api.host_update(hosts["bare"], {}, {"note": value})
+        host_db.host_update(hosts["bare"], {}, {"note": value})
 
         assert matching(hosts, ["==", "$note", value]) == {"bare"}, value
         assert matching(hosts, ["==", "$gpu", value]) == set()
         assert matching(hosts, ["!=", "$note", value]) == set()
     # The tables are all still there.
     assert db_api.lease_list() == []
-    assert len(db_api.host_list()) == 4
+    assert len(host_db.host_list()) == 4
 
 
 def test_a_field_name_that_looks_like_sql_is_just_a_name(hosts):
     field = "gpu' OR 1=1 --"
     assert matching(hosts, ["==", f"${field}", "a100"]) == set()
     with pytest.raises(exceptions.InvalidInput) as info:
-        db_api.host_query_check_fields(
+        host_db.host_query_check_fields(
             [parse(["==", f"${field}", "a100"])], FIELD
         )
     assert f"${field}" in info.value.message
@@ -473,7 +474,7 @@ def test_fuzzed_queries_that_parse_run_on_the_database(hosts):
         if tree is None:
             continue
         # Never more hosts than exist, never an error.
-        assert db_api.host_ids_matching(set(hosts.values()), [tree]) <= set(
+        assert host_db.host_ids_matching(set(hosts.values()), [tree]) <= set(
             hosts.values()
         )
         ran += 1
@@ -483,14 +484,14 @@ def test_fuzzed_queries_that_parse_run_on_the_database(hosts):
 def test_query_on_a_field_no_host_has_names_it(hosts):
     tree = parse(["and", ["==", "$colour", "red"], ["==", "$gpu", "a100"]])
     with pytest.raises(exceptions.InvalidInput) as info:
-        db_api.host_query_check_fields([tree], FIELD)
+        host_db.host_query_check_fields([tree], FIELD)
     assert info.value.message == f"{FIELD}: no host has a field named $colour"
 
 
 def test_query_on_several_unknown_fields_names_them_all(hosts):
     trees = [parse(["==", "$colour", "red"]), parse(["<", "$age", "3"])]
     with pytest.raises(exceptions.InvalidInput) as info:
-        db_api.host_query_check_fields(trees, FIELD)
+        host_db.host_query_check_fields(trees, FIELD)
     assert "fields named $age, $colour" in info.value.message
 
 
@@ -500,4 +501,4 @@ def test_inventory_fields_and_known_capabilities_pass_the_check(hosts):
         parse(["==", "$hypervisor_hostname", "bare"]),
         parse(["==", "$availability_zone", "nova"]),
     ]
-    db_api.host_query_check_fields(trees, FIELD)
+    host_db.host_query_check_fields(trees, FIELD)

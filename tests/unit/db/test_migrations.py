@@ -1,20 +1,18 @@
-"""Migrations on SQLite build exactly the models.
+"""Migrations on SQLite build exactly the models, the installed plugins'
+tables included.
 
 tests/services/test_migrations.py does the same on PostgreSQL and MariaDB.
 """
 
-import os
-
 import sqlalchemy as sa
-from alembic import autogenerate, script
+from alembic import autogenerate
 from alembic import migration as alembic_migration
 
 from climate.db import api as db_api
-from climate.db import migration, models
+from climate.db import migration
+from climate.plugins.hosts import plugin as host_plugin
 
-SCRIPTS = script.ScriptDirectory(
-    os.path.join(os.path.dirname(migration.__file__), "migrations")
-)
+SCRIPTS = migration.scripts()
 
 
 def _schema_diff(path):
@@ -24,7 +22,7 @@ def _schema_diff(path):
             context = alembic_migration.MigrationContext.configure(
                 connection, opts={"compare_type": True}
             )
-            return autogenerate.compare_metadata(context, models.Base.metadata)
+            return autogenerate.compare_metadata(context, migration.metadata())
     finally:
         engine.dispose()
 
@@ -32,6 +30,17 @@ def _schema_diff(path):
 def test_history_is_one_line():
     assert len(SCRIPTS.get_heads()) == 1
     assert len(SCRIPTS.get_bases()) == 1
+
+
+def test_history_holds_the_installed_plugins_revisions():
+    locations = migration.version_locations()
+    assert locations[0] == migration.CORE_VERSIONS
+    assert host_plugin.PhysicalHostPlugin.migrations_dir in locations
+    hosts = SCRIPTS.get_revision("0002")
+    assert hosts.path.startswith(host_plugin.PhysicalHostPlugin.migrations_dir)
+    assert {"computehosts", "computehost_allocations"} <= set(
+        migration.metadata().tables
+    )
 
 
 def test_migrated_database_matches_the_models(database):

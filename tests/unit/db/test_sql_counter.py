@@ -6,6 +6,7 @@ import pytest
 
 from climate.db import api as db_api
 from climate.db import engine as db_engine
+from climate.plugins.hosts.db import api as host_db
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def _lines(path):
 
 def test_off_by_default_no_listener_is_registered(database, monkeypatch):
     monkeypatch.delenv(db_engine.COUNT_SQL_ENV, raising=False)
-    db_api.host_list()
+    host_db.host_list()
     engines = db_engine.ENGINES.get()
     for engine in (engines.writer, engines.reader):
         assert not engine.dispatch.before_cursor_execute
@@ -38,8 +39,8 @@ def test_each_statement_is_a_line_with_its_thread(
     monkeypatch.setenv(db_engine.COUNT_SQL_ENV, str(path))
     db_api.dispose()
 
-    db_api.host_list()
-    worker = threading.Thread(target=db_api.host_list, name="other-thread")
+    host_db.host_list()
+    worker = threading.Thread(target=host_db.host_list, name="other-thread")
     worker.start()
     worker.join()
 
@@ -63,7 +64,7 @@ def test_a_failed_writer_logs_its_rollback(
     db_api.dispose()
 
     with pytest.raises(RuntimeError), db_api.writer():
-        db_api.host_list()
+        host_db.host_list()
         raise RuntimeError("give up")
 
     sql = [line.split("\t")[1] for line in _lines(path)]

@@ -3,11 +3,13 @@
 import climate_test_plugins
 import oslo_messaging
 import pytest
+from oslo_config import cfg
 
 from climate import context, exceptions, plugins
 from climate.common import service_auth
 from climate.manager import rpcapi, service
 from climate.plugins import base
+from climate.plugins.hosts import plugin as host_plugin
 
 
 def _admin():
@@ -61,6 +63,52 @@ def test_two_plugins_for_one_resource_type_are_refused():
     assert "test.recorder.plugin" in message
     assert "test.recorder2.plugin" in message
     assert "test:recorder" in message
+
+
+# Classes, without instances (the API process) ------------------------------
+
+
+def test_classes_gives_classes_and_builds_nothing(config):
+    # Building the host plugin with the nova driver and no credentials
+    # fails (see below): loading its class must not.
+    service_auth.reset()
+    config.config(driver="nova", group="compute")
+    loaded = plugins.classes(["physical.host.plugin", "test.recorder.plugin"])
+    assert loaded == {
+        "physical:host": host_plugin.PhysicalHostPlugin,
+        "test:recorder": climate_test_plugins.RecorderPlugin,
+    }
+    service_auth.reset()
+
+
+def test_classes_refuses_what_load_refuses():
+    with pytest.raises(exceptions.ConfigurationError) as info:
+        plugins.classes(["test.recorder.plugin", "no.such.plugin"])
+    assert "no.such.plugin" in info.value.message
+    assert "is not installed" in info.value.message
+    with pytest.raises(exceptions.ConfigurationError) as info:
+        plugins.classes(["test.recorder.plugin", "test.recorder2.plugin"])
+    assert "test:recorder" in info.value.message
+
+
+def test_loading_a_class_registers_its_options(config):
+    plugins.classes(["physical.host.plugin"])
+    assert cfg.CONF["physical:host"].cleaning_time == 0
+    config.config(cleaning_time=5, group="physical:host")
+    assert cfg.CONF["physical:host"].cleaning_time == 5
+
+
+def test_installed_lists_every_plugin_enabled_or_not():
+    installed = plugins.installed()
+    assert installed["physical.host.plugin"] is host_plugin.PhysicalHostPlugin
+    assert installed["test.recorder2.plugin"] is (
+        climate_test_plugins.SecondRecorderPlugin
+    )
+    assert list(installed) == sorted(installed)
+
+
+def test_the_base_class_keeps_at_most_eight_abstract_methods():
+    assert len(base.ResourcePlugin.__abstractmethods__) <= 8
 
 
 def test_manager_refuses_to_start_with_an_unknown_plugin(config):

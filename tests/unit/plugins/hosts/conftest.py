@@ -11,6 +11,8 @@ from climate import clock, context, plugins
 from climate.db import api as db_api
 from climate.db import models
 from climate.manager import events, leases, runner
+from climate.plugins.hosts import models as host_models
+from climate.plugins.hosts.db import api as host_db
 
 START = datetime.datetime(2030, 12, 26, 12, 0)
 END = datetime.datetime(2030, 12, 27, 12, 0)
@@ -123,7 +125,7 @@ def hosts_of():
         reservation_id = lease["reservations"][0]["id"]
         return sorted(
             a["hypervisor_hostname"]
-            for a in db_api.host_allocations_of(reservation_id)
+            for a in host_db.host_allocations_of(reservation_id)
         )
 
     return _hosts_of
@@ -138,8 +140,8 @@ def row_counts():
             "leases": models.Lease,
             "reservations": models.Reservation,
             "events": models.Event,
-            "computehost_reservations": models.ComputeHostReservation,
-            "computehost_allocations": models.ComputeHostAllocation,
+            "computehost_reservations": host_models.ComputeHostReservation,
+            "computehost_allocations": host_models.ComputeHostAllocation,
         }
         with db_api.reader() as session:
             return {

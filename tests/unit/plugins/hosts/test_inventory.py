@@ -10,6 +10,7 @@ import pytest
 from climate import exceptions
 from climate.common import dates
 from climate.db import api as db_api
+from climate.plugins.hosts.db import api as host_db
 from tests.unit.plugins.hosts.conftest import START, user
 
 
@@ -54,7 +55,7 @@ def test_create_fills_the_inventory_and_joins_the_free_pool(inventory, pools):
         "rack": "12",
         "ratio": "1.5",
     }
-    assert db_api.host_get(host["id"]) == host
+    assert host_db.host_get(host["id"]) == host
     assert pools() == {"freepool": ({}, ["node-1"])}
 
 
@@ -88,7 +89,9 @@ def test_a_name_is_registered_once(inventory, pools):
         inventory.create({"name": "h1", "gpu": "h100"})
     assert info.value.code == 409
     assert "'h1'" in info.value.message
-    assert [h["capabilities"] for h in db_api.host_list()] == [{"gpu": "a100"}]
+    assert [h["capabilities"] for h in host_db.host_list()] == [
+        {"gpu": "a100"}
+    ]
     assert pools() == {"freepool": ({}, ["h1"])}
 
 
@@ -116,7 +119,7 @@ def test_malformed_hosts_are_refused(inventory, pools):
     for capabilities, fragment in MALFORMED_HOSTS:
         message = invalid(inventory.create, {"name": "h", **capabilities})
         assert fragment in message, capabilities
-    assert db_api.host_list() == []
+    assert host_db.host_list() == []
     assert pools() == {}
 
 
@@ -138,7 +141,7 @@ def test_update_changes_adds_and_removes_capabilities(inventory):
 
     assert updated["capabilities"] == {"gpu": "h100", "row": "4"}
     assert (
-        db_api.host_get(host["id"])["capabilities"] == updated["capabilities"]
+        host_db.host_get(host["id"])["capabilities"] == updated["capabilities"]
     )
 
 
@@ -165,13 +168,13 @@ def test_update_refuses_what_the_driver_describes(inventory):
     for field in ("name", "hypervisor_hostname", "id", "vcpus", "cpu_info"):
         message = invalid(inventory.update, host["id"], {field: "2"})
         assert f"{field} cannot be changed" in message
-    assert db_api.host_get(host["id"]) == host
+    assert host_db.host_get(host["id"]) == host
 
 
 def test_a_malformed_update_changes_nothing(inventory):
     host = inventory.create({"name": "h", "gpu": "a100"})
     invalid(inventory.update, host["id"], {"gpu": "h100", "bad name": "1"})
-    assert db_api.host_get(host["id"]) == host
+    assert host_db.host_get(host["id"]) == host
 
 
 def test_unknown_hosts_are_not_found(inventory):
@@ -180,12 +183,12 @@ def test_unknown_hosts_are_not_found(inventory):
         for call, args in [
             (inventory.update, (host_id, {"gpu": "x"})),
             (inventory.delete, (host_id,)),
-            (db_api.host_get, (host_id,)),
+            (host_db.host_get, (host_id,)),
         ]:
             with pytest.raises(exceptions.HostNotFound) as info:
                 call(*args)
             assert info.value.code == 404
-    assert len(db_api.host_list()) == 1
+    assert len(host_db.host_list()) == 1
 
 
 @pytest.fixture
@@ -218,7 +221,7 @@ def test_a_capability_a_reservation_needs_cannot_change(
     assert "gpu-host" in message
     assert lease["id"] in message
     assert lease["reservations"][0]["id"] in message
-    assert db_api.host_get(host["id"]) == host
+    assert host_db.host_get(host["id"]) == host
 
 
 def test_changing_a_capability_no_reservation_needs_is_fine(held, inventory):
@@ -288,7 +291,7 @@ def _past_allocation(host_id):
     }
     with db_api.writer():
         db_api.lease_create(lease, [reservation])
-        db_api.host_reservation_create(
+        host_db.host_reservation_create(
             {
                 "reservation_id": reservation_id,
                 "count_min": 1,
@@ -296,7 +299,7 @@ def _past_allocation(host_id):
                 "resource_properties": '["==", "$gpu", "a100"]',
             }
         )
-        db_api.host_allocate(
+        host_db.host_allocate(
             reservation_id, lease["start_date"], lease["end_date"], 1, 1, []
         )
     return lease
@@ -311,8 +314,8 @@ def test_past_leases_do_not_hold_a_host(inventory, pools):
     }
     inventory.delete(host["id"])
 
-    assert db_api.host_list() == []
-    assert db_api.host_allocations_list() == []
+    assert host_db.host_list() == []
+    assert host_db.host_allocations_list() == []
     assert pools() == {"freepool": ({}, [])}
 
 
@@ -325,8 +328,8 @@ def test_delete_removes_the_host_and_its_capabilities(inventory, pools):
 
     inventory.delete(str(host["id"]))
 
-    assert db_api.host_list() == [db_api.host_get(other["id"])]
-    assert db_api.host_properties_list() == []
+    assert host_db.host_list() == [host_db.host_get(other["id"])]
+    assert host_db.host_properties_list() == []
     assert pools() == {"freepool": ({}, ["g"])}
     with pytest.raises(exceptions.HostNotFound):
         inventory.delete(host["id"])
@@ -343,7 +346,7 @@ def test_a_host_held_by_a_future_lease_cannot_be_deleted(
     assert info.value.code == 409
     assert lease["id"] in info.value.message
     assert "once they end or are deleted" in info.value.message
-    assert db_api.host_get(host["id"]) == host
+    assert host_db.host_get(host["id"]) == host
     assert hosts_of(lease) == ["gpu-host"]
     assert "gpu-host" in pools()["freepool"][1]
 
@@ -361,7 +364,7 @@ def test_a_host_is_deleted_once_its_lease_is(held, inventory, lease_manager):
     host, lease = held
     lease_manager.delete(user(), lease["id"])
     inventory.delete(host["id"])
-    assert [h["hypervisor_hostname"] for h in db_api.host_list()] == ["spare"]
+    assert [h["hypervisor_hostname"] for h in host_db.host_list()] == ["spare"]
 
 
 def test_other_spellings_of_a_held_host_id_do_not_get_round_the_check(
@@ -376,8 +379,8 @@ def test_other_spellings_of_a_held_host_id_do_not_get_round_the_check(
         with pytest.raises((exceptions.HostInUse, exceptions.HostNotFound)):
             inventory.update(host_id, {"gpu": "none"})
 
-    assert db_api.host_get(host["id"]) == host
-    assert db_api.host_allocations_list(lease_id=lease["id"]) != []
+    assert host_db.host_get(host["id"]) == host
+    assert host_db.host_allocations_list(lease_id=lease["id"]) != []
 
 
 def test_an_id_that_is_not_plain_digits_names_no_host(inventory):
@@ -387,7 +390,7 @@ def test_an_id_that_is_not_plain_digits_names_no_host(inventory):
     for host_id in ("1_0", "\u0661\u0660", "\uff11\uff10"):
         with pytest.raises(exceptions.HostNotFound):
             inventory.delete(host_id)
-    assert len(db_api.host_list()) == 10
+    assert len(host_db.host_list()) == 10
 
 
 # properties -----------------------------------------------------------------
@@ -404,7 +407,7 @@ def test_properties_can_be_made_private_and_public(inventory):
         "private": True,
         "values": ["a100", "h100"],
     }
-    assert db_api.host_properties_list() == [
+    assert host_db.host_properties_list() == [
         {"property": "gpu", "private": True, "values": ["a100", "h100"]},
         {"property": "rack", "private": False, "values": ["1"]},
     ]
@@ -432,7 +435,7 @@ def test_a_property_update_takes_private_only(inventory):
         {"private": None},
     ):
         invalid(inventory.update_property, "gpu", values)
-    assert db_api.host_properties_list()[0]["private"] is False
+    assert host_db.host_properties_list()[0]["private"] is False
 
 
 @pytest.mark.parametrize(

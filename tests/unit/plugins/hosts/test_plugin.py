@@ -15,6 +15,7 @@ import pytest
 
 from climate import exceptions, states
 from climate.db import api as db_api
+from climate.plugins.hosts.db import api as host_db
 from tests.unit.plugins.hosts.conftest import END, START, user
 
 L = states.LeaseStatus
@@ -61,7 +62,7 @@ def test_a_reservation_takes_max_hosts_when_they_are_free(
 
 def test_allocations_block_the_lease_window(three_hosts, reserve):
     lease = reserve(count=1)
-    (allocation,) = db_api.host_allocations_of(lease["reservations"][0]["id"])
+    (allocation,) = host_db.host_allocations_of(lease["reservations"][0]["id"])
     assert (allocation["start_date"], allocation["end_date"]) == (START, END)
 
 
@@ -195,7 +196,7 @@ def test_two_host_reservations_of_one_lease_get_different_hosts(
     first, second = (
         sorted(
             a["hypervisor_hostname"]
-            for a in db_api.host_allocations_of(r["id"])
+            for a in host_db.host_allocations_of(r["id"])
         )
         for r in lease["reservations"]
     )
@@ -269,7 +270,7 @@ def test_cleaning_time_blocks_the_gap_after_a_lease(
     config.config(cleaning_time=30, group="physical:host")
     add_host("only")
     lease = reserve("first", start=at(12), end=at(13))
-    (allocation,) = db_api.host_allocations_of(lease["reservations"][0]["id"])
+    (allocation,) = host_db.host_allocations_of(lease["reservations"][0]["id"])
     assert allocation["end_date"] == at(13, 30)
 
     message = not_enough(reserve, "next", start=at(13), end=at(14))
@@ -325,7 +326,7 @@ def test_random_leases_never_double_book_a_host(add_host, reserve):
     assert admitted > 5 and refused > 5
 
     windows = {}
-    for allocation in db_api.host_allocations_list():
+    for allocation in host_db.host_allocations_list():
         host = allocation["resource_id"]
         for r in allocation["reservations"]:
             windows.setdefault(host, []).append(
@@ -501,7 +502,7 @@ def _state(lease):
         [
             (a["hypervisor_hostname"], a["start_date"], a["end_date"])
             for r in lease["reservations"]
-            for a in db_api.host_allocations_of(r["id"])
+            for a in host_db.host_allocations_of(r["id"])
         ],
         [(r["min"], r["max"]) for r in lease["reservations"]],
         lease["status"],
@@ -518,7 +519,7 @@ def test_extending_keeps_hosts_that_stay_free(
     updated = update(lease, end_date="2030-12-26 14:00")
 
     assert hosts_of(updated) == ["h1"]
-    (allocation,) = db_api.host_allocations_of(lease["reservations"][0]["id"])
+    (allocation,) = host_db.host_allocations_of(lease["reservations"][0]["id"])
     assert (allocation["start_date"], allocation["end_date"]) == (
         at(12),
         at(14),
@@ -561,7 +562,7 @@ def test_shortening_keeps_the_hosts(three_hosts, reserve, update, hosts_of):
     updated = update(lease, reduce_by="12h")
 
     assert hosts_of(updated) == held
-    (first, _) = db_api.host_allocations_of(lease["reservations"][0]["id"])
+    (first, _) = host_db.host_allocations_of(lease["reservations"][0]["id"])
     assert first["end_date"] == at(0, day=27)
 
 
@@ -576,7 +577,7 @@ def test_moving_the_window_keeps_what_fits_and_replaces_the_rest(
 
     assert updated["start_date"] == at(14)
     assert hosts_of(updated) == ["h2", "h3"]
-    for allocation in db_api.host_allocations_of(
+    for allocation in host_db.host_allocations_of(
         lease["reservations"][0]["id"]
     ):
         assert (allocation["start_date"], allocation["end_date"]) == (
@@ -611,7 +612,7 @@ def test_moving_the_window_applies_the_cleaning_time(
 
     update(lease, end_date="2030-12-26 13:45")
 
-    (allocation,) = db_api.host_allocations_of(lease["reservations"][0]["id"])
+    (allocation,) = host_db.host_allocations_of(lease["reservations"][0]["id"])
     assert allocation["end_date"] == at(14)
 
 
@@ -768,7 +769,9 @@ def test_an_active_lease_may_be_extended_when_its_hosts_stay_free(
 
     assert updated["end_date"] == END + datetime.timedelta(days=1)
     assert hosts_of(updated) == ["h1"]
-    (allocation,) = db_api.host_allocations_of(active["reservations"][0]["id"])
+    (allocation,) = host_db.host_allocations_of(
+        active["reservations"][0]["id"]
+    )
     assert (allocation["start_date"], allocation["end_date"]) == (
         START,
         END + datetime.timedelta(days=1),

@@ -1,8 +1,12 @@
-"""Physical hosts: inventory, capabilities, host reservations, allocations
-and the local driver's host pools.
+"""Physical hosts: inventory, capabilities, host reservations and
+allocations (the physical:host plugin's tables).
+
+Until the plugin owned its tables this revision also created the local
+compute driver's host pools; they are now revision 0001a, of the core,
+which comes before this one: a database already at 0002 has them.
 
 Revision ID: 0002
-Revises: 0001
+Revises: 0001a
 Create Date: 2026-11-21
 """
 
@@ -10,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002"
-down_revision = "0001"
+down_revision = "0001a"
 branch_labels = None
 depends_on = None
 
@@ -145,30 +149,4 @@ def upgrade():
         op.f("ix_computehost_allocations_computehost_id_end_date_start_date"),
         "computehost_allocations",
         ["computehost_id", "end_date", "start_date"],
-    )
-
-    op.create_table(
-        "host_pools",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("name", sa.String(255), nullable=False),
-        sa.Column("metadata", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_host_pools")),
-        sa.UniqueConstraint("name", name=op.f("uq_host_pools_name")),
-    )
-
-    op.create_table(
-        "host_pool_members",
-        sa.Column("pool_id", sa.Integer(), nullable=False),
-        sa.Column("hostname", sa.String(255), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["pool_id"],
-            ["host_pools.id"],
-            ondelete="CASCADE",
-            name=op.f("fk_host_pool_members_pool_id_host_pools"),
-        ),
-        sa.PrimaryKeyConstraint(
-            "pool_id", "hostname", name=op.f("pk_host_pool_members")
-        ),
     )

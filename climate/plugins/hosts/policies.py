@@ -1,4 +1,8 @@
-"""Policy defaults of ``/v1/os-hosts``: the inventory is the operator's."""
+"""Policy defaults of ``/v1/os-hosts``: the inventory is the operator's.
+
+``climate:oshosts:*`` for the hosts and their properties,
+``climate:allocations:get`` for which reservation holds which host.
+"""
 
 from climate.policies import base
 
@@ -33,8 +37,16 @@ rules = [
         "Make a host capability private or public.",
         ("PATCH", "/v1/os-hosts/properties/{property_name}"),
     ),
+    base.api_rule(
+        "climate:allocations:get",
+        base.ADMIN,
+        "List which reservations hold which hosts.",
+        ("GET", "/v1/os-hosts/allocations"),
+        ("GET", "/v1/os-hosts/{host_id}/allocation"),
+    ),
 ]
 
 
 def list_rules():
+    """The plugin's rules, in the order the sample lists them."""
     return rules

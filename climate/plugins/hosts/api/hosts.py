@@ -1,23 +1,33 @@
 """``/v1/os-hosts``: the physical host inventory, its properties and its
-allocations.  Reads come from the database, writes go to the manager.
+allocations.  Reads come from the plugin's tables, writes go to the manager
+through the plugin's RPC API.
 
 The inventory is the operator's: by default every action here is for
-admins only (``climate:oshosts:*``, ``climate:allocations:get``).
+admins only (``climate:oshosts:*``, ``climate:allocations:get``).  The
+routes exist only while the plugin is enabled (``[manager] plugins``).
 """
 
 import flask
 
-from climate.api import auth, body, views
+from climate.api import auth, body
 from climate.common import dates
-from climate.db import api as db_api
+from climate.plugins.hosts import rpcapi
+from climate.plugins.hosts.api import views
+from climate.plugins.hosts.db import api as host_db
 
 blueprint = flask.Blueprint("hosts", __name__)
 
 _ALLOCATION_ARGS = ("lease_id", "reservation_id", "start", "end")
+_RPCAPI = "climate.physical_host.rpcapi"
+
+
+@blueprint.record_once
+def _add_rpc_client(state):
+    state.app.extensions[_RPCAPI] = rpcapi.HostAPI()
 
 
 def _manager():
-    return flask.current_app.extensions["climate.rpcapi"]
+    return flask.current_app.extensions[_RPCAPI]
 
 
 def _host_body():
@@ -30,7 +40,7 @@ def _host_body():
 def list_hosts():
     auth.authorize("climate:oshosts:get")
     body.query_args(())
-    return flask.jsonify(hosts=[views.host(h) for h in db_api.host_list()])
+    return flask.jsonify(hosts=[views.host(h) for h in host_db.host_list()])
 
 
 @blueprint.post("")
@@ -43,7 +53,7 @@ def create_host():
 @blueprint.get("/<host_id>")
 def get_host(host_id):
     auth.authorize("climate:oshosts:get")
-    return flask.jsonify(host=views.host(db_api.host_get(host_id)))
+    return flask.jsonify(host=views.host(host_db.host_get(host_id)))
 
 
 @blueprint.put("/<host_id>")
@@ -65,7 +75,7 @@ def list_properties():
     auth.authorize("climate:oshosts:properties:get")
     args = body.query_args(("detail", "all"))
     detail = body.boolean_arg(args.get("detail"), "detail")
-    properties = db_api.host_properties_list()
+    properties = host_db.host_properties_list()
     if not detail:
         properties = [{"property": p["property"]} for p in properties]
     return flask.jsonify(resource_properties=properties)
@@ -93,7 +103,7 @@ def _allocation_filters():
 @blueprint.get("/allocations")
 def list_allocations():
     auth.authorize("climate:allocations:get")
-    allocations = db_api.host_allocations_list(**_allocation_filters())
+    allocations = host_db.host_allocations_list(**_allocation_filters())
     return flask.jsonify(
         allocations=[views.allocation(a) for a in allocations]
     )
@@ -102,7 +112,7 @@ def list_allocations():
 @blueprint.get("/<host_id>/allocation")
 def get_allocation(host_id):
     auth.authorize("climate:allocations:get")
-    allocations = db_api.host_allocations_list(
+    allocations = host_db.host_allocations_list(
         host_id=host_id, **_allocation_filters()
     )
     allocation = (

@@ -1,7 +1,6 @@
 """Physical hosts in the database: inventory, capabilities and the query
-language compiled to SQL.  Allocations are in ``climate.db.allocations``,
-the local driver's pools in ``climate.db.pools``.  ``climate.db.api``
-re-exports them all; callers import that module, never these.
+language compiled to SQL.  Allocations are in ``allocations``; ``api``
+re-exports them all, and callers import that module, never these.
 """
 
 import sqlalchemy as sa
@@ -10,11 +9,13 @@ from sqlalchemy import exc as sa_exc
 from climate import exceptions
 from climate.common import host_query
 from climate.db import engine, models
+from climate.plugins.hosts import models as host_models
 
-H = models.ComputeHost
-C = models.ComputeHostCapability
-A = models.ComputeHostAllocation
-HR = models.ComputeHostReservation
+H = host_models.ComputeHost
+C = host_models.ComputeHostCapability
+A = host_models.ComputeHostAllocation
+HR = host_models.ComputeHostReservation
+P = host_models.HostProperty
 
 #: Host columns a query may name directly; anything else is a capability.
 BASE_FIELDS = {
@@ -197,13 +198,7 @@ def host_properties_list():
             sa.select(C.name, C.value).distinct().order_by(C.name, C.value)
         ):
             values.setdefault(name, []).append(value)
-        private = dict(
-            session.execute(
-                sa.select(
-                    models.HostProperty.name, models.HostProperty.private
-                )
-            ).all()
-        )
+        private = dict(session.execute(sa.select(P.name, P.private)).all())
         return [
             {
                 "property": name,
@@ -223,9 +218,9 @@ def host_property_update(name, private):
         exists = session.scalar(sa.select(C.id).where(C.name == name).limit(1))
         if exists is None:
             raise exceptions.HostPropertyNotFound(name=name)
-        prop = session.get(models.HostProperty, name)
+        prop = session.get(P, name)
         if prop is None:
-            prop = models.HostProperty(name=name)
+            prop = P(name=name)
             session.add(prop)
         prop.private = private
         session.flush()

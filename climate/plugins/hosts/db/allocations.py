@@ -1,5 +1,5 @@
-"""Host reservations and their allocations: admission without double
-booking.  Re-exported by ``climate.db.api``.
+"""Allocations of hosts to reservations: admission without double
+booking.  Re-exported by ``api``.
 """
 
 import sqlalchemy as sa
@@ -7,11 +7,11 @@ from sqlalchemy import orm
 
 from climate import exceptions
 from climate.db import engine, models
-from climate.db.hosts import compile_query, get_host
+from climate.plugins.hosts import models as host_models
+from climate.plugins.hosts.db.hosts import compile_query, get_host
 
-H = models.ComputeHost
-A = models.ComputeHostAllocation
-HR = models.ComputeHostReservation
+H = host_models.ComputeHost
+A = host_models.ComputeHostAllocation
 
 
 def _overlapping(start, end, table=A):
@@ -308,23 +308,3 @@ def host_allocations_list(
         return [
             {"resource_id": h, "reservations": r} for h, r in grouped.items()
         ]
-
-
-# Host reservations ----------------------------------------------------------
-
-
-def host_reservation_create(values):
-    with engine.writer() as session:
-        row = HR(**values)
-        session.add(row)
-        session.flush()
-        return {c.key: getattr(row, c.key) for c in HR.__table__.columns}
-
-
-def host_reservation_update(reservation_id, values):
-    with engine.writer() as session:
-        session.execute(
-            sa.update(HR)
-            .where(HR.reservation_id == reservation_id)
-            .values(**values)
-        )

@@ -1,14 +1,16 @@
-"""The host functions of climate.db.api on a real, migrated SQLite database:
-inventory, admission (``host_allocate``), allocations, properties, pools."""
+"""The physical:host plugin's DB functions on a real, migrated SQLite
+database: inventory, admission (``host_allocate``), allocations,
+properties, and the host fields of lease reads."""
 
 import datetime
 import uuid
 
 import pytest
 
-from climate import exceptions
+from climate import exceptions, plugins
 from climate.common import host_query
 from climate.db import api as db_api
+from climate.plugins.hosts.db import api as host_db
 
 T0 = datetime.datetime(2030, 1, 1, 12, 0)
 
@@ -18,7 +20,7 @@ def hours(n):
 
 
 def make_host(name, reservable=True, **capabilities):
-    return db_api.host_create(
+    return host_db.host_create(
         {
             "hypervisor_hostname": name,
             "vcpus": 4,
@@ -56,7 +58,7 @@ def make_reservation(start=T0, end=None, name=None, **host_fields):
             }
         ],
     )
-    db_api.host_reservation_create(
+    host_db.host_reservation_create(
         {
             "reservation_id": reservation_id,
             "count_min": 1,
@@ -72,7 +74,7 @@ def allocate(
 ):
     trees = [host_query.parse(q, "q") for q in queries]
     with db_api.writer():
-        return db_api.host_allocate(
+        return host_db.host_allocate(
             reservation_id,
             start,
             end,
@@ -87,7 +89,7 @@ def book(host_ids, start, end, **host_fields):
     """A reservation holding exactly ``host_ids`` over ``[start, end)``."""
     reservation_id, lease = make_reservation(start, end, **host_fields)
     with db_api.writer():
-        chosen = db_api.host_allocate(
+        chosen = host_db.host_allocate(
             reservation_id,
             start,
             end,
@@ -109,7 +111,7 @@ def book(host_ids, start, end, **host_fields):
 
 
 def _name(host_id):
-    return db_api.host_get(host_id)["hypervisor_hostname"]
+    return host_db.host_get(host_id)["hypervisor_hostname"]
 
 
 # Inventory ------------------------------------------------------------------
@@ -118,7 +120,7 @@ def _name(host_id):
 def test_host_create_and_get(database):
     host_id = make_host("h1", gpu="a100", rack="7")
 
-    host = db_api.host_get(host_id)
+    host = host_db.host_get(host_id)
 
     assert isinstance(host_id, int)
     assert host["hypervisor_hostname"] == "h1"
@@ -126,19 +128,19 @@ def test_host_create_and_get(database):
     assert host["reservable"] is True
     assert host["capabilities"] == {"gpu": "a100", "rack": "7"}
     assert host["created_at"] is not None
-    assert db_api.host_get(str(host_id)) == host
+    assert host_db.host_get(str(host_id)) == host
 
 
 def test_host_create_refuses_a_name_in_use(database):
     make_host("h1", gpu="a100")
     with pytest.raises(exceptions.HostAlreadyExists):
         make_host("h1", gpu="h100")
-    assert len(db_api.host_list()) == 1
+    assert len(host_db.host_list()) == 1
 
 
 def test_host_list_is_by_id_with_capabilities(database):
     ids = [make_host(name, n=str(i)) for i, name in enumerate("cab")]
-    listed = db_api.host_list()
+    listed = host_db.host_list()
     assert [h["id"] for h in listed] == sorted(ids)
     assert [h["hypervisor_hostname"] for h in listed] == ["c", "a", "b"]
     assert [h["capabilities"] for h in listed] == [
@@ -149,7 +151,7 @@ def test_host_list_is_by_id_with_capabilities(database):
 
 
 def test_host_list_of_nothing(database):
-    assert db_api.host_list() == []
+    assert host_db.host_list() == []
 
 
 def test_unknown_or_malformed_host_ids_are_not_found(database):
@@ -169,24 +171,24 @@ def test_unknown_or_malformed_host_ids_are_not_found(database):
         99,
     ):
         calls = [
-            db_api.host_get,
-            db_api.host_destroy,
-            db_api.host_lock,
-            lambda h: db_api.host_update(h, {}, {}),
+            host_db.host_get,
+            host_db.host_destroy,
+            host_db.host_lock,
+            lambda h: host_db.host_update(h, {}, {}),
         ]
         if host_id is not None:  # None lists every host
-            calls.append(lambda h: db_api.host_allocations_list(host_id=h))
+            calls.append(lambda h: host_db.host_allocations_list(host_id=h))
         for call in calls:
             with pytest.raises(exceptions.HostNotFound):
                 with db_api.writer():
                     call(host_id)
-    assert len(db_api.host_list()) == 1
+    assert len(host_db.host_list()) == 1
 
 
 def test_host_update_sets_columns_and_capabilities(database):
     host_id = make_host("h1", gpu="a100", rack="1")
 
-    host = db_api.host_update(
+    host = host_db.host_update(
         host_id,
         {"reservable": False},
         {"gpu": "h100", "rack": None, "row": "2"},
@@ -194,7 +196,7 @@ def test_host_update_sets_columns_and_capabilities(database):
 
     assert host["reservable"] is False
     assert host["capabilities"] == {"gpu": "h100", "row": "2"}
-    assert db_api.host_get(host_id) == host
+    assert host_db.host_get(host_id) == host
 
 
 def test_host_destroy_removes_capabilities_and_allocations(database):
@@ -203,13 +205,13 @@ def test_host_destroy_removes_capabilities_and_allocations(database):
     book([host_id], T0, T0 + hours(1))
     book([other], T0, T0 + hours(1))
 
-    db_api.host_destroy(host_id)
+    host_db.host_destroy(host_id)
 
-    assert [h["id"] for h in db_api.host_list()] == [other]
-    assert db_api.host_properties_list() == [
+    assert [h["id"] for h in host_db.host_list()] == [other]
+    assert host_db.host_properties_list() == [
         {"property": "gpu", "private": False, "values": ["h100"]}
     ]
-    assert [a["resource_id"] for a in db_api.host_allocations_list()] == [
+    assert [a["resource_id"] for a in host_db.host_allocations_list()] == [
         other
     ]
 
@@ -222,7 +224,7 @@ def test_host_reservations_using_counts_what_ends_later(database):
     )
     future, _ = book([host_id], T0 + hours(3), T0 + hours(4))
 
-    using = db_api.host_reservations_using(host_id, T0)
+    using = host_db.host_reservations_using(host_id, T0)
 
     assert sorted(u["reservation_id"] for u in using) == sorted(
         [current, future]
@@ -235,8 +237,8 @@ def test_host_reservations_using_counts_what_ends_later(database):
         "resource_properties": "q",
     }
     # Ending exactly at "after" is not using it any more.
-    assert db_api.host_reservations_using(host_id, T0 + hours(4)) == []
-    assert len(db_api.host_reservations_using(host_id, T0 - hours(6))) == 3
+    assert host_db.host_reservations_using(host_id, T0 + hours(4)) == []
+    assert len(host_db.host_reservations_using(host_id, T0 - hours(6))) == 3
     assert past not in {u["reservation_id"] for u in using}
 
 
@@ -250,7 +252,7 @@ def test_host_allocate_takes_up_to_max(database):
     chosen = allocate(reservation_id, T0, T0 + hours(1), 1, 2)
 
     assert chosen == ids[:2]
-    allocations = db_api.host_allocations_of(reservation_id)
+    allocations = host_db.host_allocations_of(reservation_id)
     assert [
         (
             a["computehost_id"],
@@ -269,7 +271,7 @@ def test_host_allocate_of_nothing_allocates_nothing(database):
     make_host("h0")
     reservation_id, _ = make_reservation()
     assert allocate(reservation_id, T0, T0 + hours(1), 0, 0) == []
-    assert db_api.host_allocations_of(reservation_id) == []
+    assert host_db.host_allocations_of(reservation_id) == []
 
 
 def test_host_allocate_with_min_zero_takes_what_is_free(database):
@@ -342,7 +344,7 @@ def test_windows_are_half_open(database):
     ]:
         if free:
             assert allocate(reservation_id, start, end) == [host]
-            db_api.host_allocations_delete(reservation_id)
+            host_db.host_allocations_delete(reservation_id)
         else:
             with pytest.raises(exceptions.NotEnoughResourcesAvailable):
                 allocate(reservation_id, start, end)
@@ -384,28 +386,29 @@ def test_conflicting_move_and_delete(database):
     book([c], T0 + hours(4), T0 + hours(5))
 
     assert (
-        db_api.host_allocations_conflicting(reservation_id, T0, T0 + hours(2))
+        host_db.host_allocations_conflicting(reservation_id, T0, T0 + hours(2))
         == set()
     )
-    assert db_api.host_allocations_conflicting(
+    assert host_db.host_allocations_conflicting(
         reservation_id, T0, T0 + hours(5)
     ) == {b, c}
 
-    db_api.host_allocations_move(reservation_id, T0, T0 + hours(2))
+    host_db.host_allocations_move(reservation_id, T0, T0 + hours(2))
     assert {
         (x["start_date"], x["end_date"])
-        for x in db_api.host_allocations_of(reservation_id)
+        for x in host_db.host_allocations_of(reservation_id)
     } == {(T0, T0 + hours(2))}
 
-    db_api.host_allocations_delete(reservation_id, [a, c])
+    host_db.host_allocations_delete(reservation_id, [a, c])
     assert [
-        x["computehost_id"] for x in db_api.host_allocations_of(reservation_id)
+        x["computehost_id"]
+        for x in host_db.host_allocations_of(reservation_id)
     ] == [b]
-    db_api.host_allocations_delete(reservation_id, [])
-    assert len(db_api.host_allocations_of(reservation_id)) == 1
-    db_api.host_allocations_delete(reservation_id)
-    db_api.host_allocations_delete(reservation_id)
-    assert db_api.host_allocations_of(reservation_id) == []
+    host_db.host_allocations_delete(reservation_id, [])
+    assert len(host_db.host_allocations_of(reservation_id)) == 1
+    host_db.host_allocations_delete(reservation_id)
+    host_db.host_allocations_delete(reservation_id)
+    assert host_db.host_allocations_of(reservation_id) == []
 
 
 @pytest.fixture
@@ -434,15 +437,15 @@ def test_allocations_list_groups_by_host_and_shows_free_hosts(booked):
     a, b, c = booked["hosts"]
     first, second = _entry(*booked["first"]), _entry(*booked["second"])
 
-    assert db_api.host_allocations_list() == [
+    assert host_db.host_allocations_list() == [
         {"resource_id": a, "reservations": [first, second]},
         {"resource_id": b, "reservations": [second]},
         {"resource_id": c, "reservations": []},
     ]
-    assert db_api.host_allocations_list(host_id=str(b)) == [
+    assert host_db.host_allocations_list(host_id=str(b)) == [
         {"resource_id": b, "reservations": [second]}
     ]
-    assert db_api.host_allocations_list(host_id=c) == [
+    assert host_db.host_allocations_list(host_id=c) == [
         {"resource_id": c, "reservations": []}
     ]
 
@@ -453,24 +456,24 @@ def test_allocations_list_filters(booked):
     second_id, second_lease = booked["second"]
     first, second = _entry(*booked["first"]), _entry(*booked["second"])
 
-    assert db_api.host_allocations_list(lease_id=first_lease["id"]) == [
+    assert host_db.host_allocations_list(lease_id=first_lease["id"]) == [
         {"resource_id": a, "reservations": [first]}
     ]
-    assert db_api.host_allocations_list(reservation_id=second_id) == [
+    assert host_db.host_allocations_list(reservation_id=second_id) == [
         {"resource_id": a, "reservations": [second]},
         {"resource_id": b, "reservations": [second]},
     ]
-    assert db_api.host_allocations_list(lease_id="nope") == []
+    assert host_db.host_allocations_list(lease_id="nope") == []
     # start and end keep the leases meeting [start, end).
-    assert db_api.host_allocations_list(start=T0 + hours(1))[0] == {
+    assert host_db.host_allocations_list(start=T0 + hours(1))[0] == {
         "resource_id": a,
         "reservations": [second],
     }
-    assert db_api.host_allocations_list(end=T0 + hours(2))[0] == {
+    assert host_db.host_allocations_list(end=T0 + hours(2))[0] == {
         "resource_id": a,
         "reservations": [first],
     }
-    assert db_api.host_allocations_list(
+    assert host_db.host_allocations_list(
         start=T0 + hours(1), end=T0 + hours(2)
     )[0] == {"resource_id": a, "reservations": []}
 
@@ -483,43 +486,49 @@ def test_properties_list_names_values_and_privacy(database):
     make_host("b", gpu="a100")
     make_host("c", gpu="h100", rack="10")
 
-    assert db_api.host_properties_list() == [
+    assert host_db.host_properties_list() == [
         {"property": "gpu", "private": False, "values": ["a100", "h100"]},
         {"property": "rack", "private": False, "values": ["10", "2"]},
     ]
 
-    assert db_api.host_property_update("rack", True) == {
+    assert host_db.host_property_update("rack", True) == {
         "property": "rack",
         "private": True,
         "values": ["10", "2"],
     }
-    assert db_api.host_property_update("rack", False)["private"] is False
+    assert host_db.host_property_update("rack", False)["private"] is False
 
 
 def test_a_property_no_host_has_cannot_be_updated(database):
     make_host("a", gpu="a100")
     with pytest.raises(exceptions.HostPropertyNotFound):
-        db_api.host_property_update("rack", True)
+        host_db.host_property_update("rack", True)
 
 
 def test_privacy_outlives_the_last_host_with_the_property(database):
     host = make_host("a", gpu="a100")
-    db_api.host_property_update("gpu", True)
-    db_api.host_update(host, {}, {"gpu": None})
-    assert db_api.host_properties_list() == []
+    host_db.host_property_update("gpu", True)
+    host_db.host_update(host, {}, {"gpu": None})
+    assert host_db.host_properties_list() == []
 
-    db_api.host_update(host, {}, {"gpu": "h100"})
-    assert db_api.host_properties_list()[0]["private"] is True
+    host_db.host_update(host, {}, {"gpu": "h100"})
+    assert host_db.host_properties_list()[0]["private"] is True
 
 
 # Host reservations ----------------------------------------------------------
 
 
-def test_host_reservation_fields_show_on_the_reservation(database):
+@pytest.fixture
+def host_type(database):
+    """The plugin's class loaded, so lease reads carry its fields."""
+    return plugins.classes(["physical.host.plugin"])["physical:host"]
+
+
+def test_host_reservation_fields_show_on_the_reservation(host_type):
     reservation_id, lease = make_reservation(
         hypervisor_properties="[]", resource_properties='["==", "$a", "1"]'
     )
-    db_api.host_reservation_update(reservation_id, {"count_max": 4})
+    host_db.host_reservation_update(reservation_id, {"count_max": 4})
 
     reservation = db_api.reservation_get(reservation_id)
 
@@ -537,24 +546,6 @@ def test_deleting_a_lease_deletes_its_allocations(database):
 
     db_api.lease_destroy(lease["id"])
 
-    assert db_api.host_allocations_list() == [
+    assert host_db.host_allocations_list() == [
         {"resource_id": host, "reservations": []}
-    ]
-
-
-# Pools ----------------------------------------------------------------------
-
-
-def test_pools_list_is_by_name_with_sorted_members(database):
-    db_api.host_pool_ensure("zeta", {"climate:owner": "p1"})
-    db_api.host_pool_ensure("alpha", {})
-    db_api.host_pool_add_hosts("zeta", ["b", "a"])
-
-    assert db_api.host_pools_list() == [
-        {"name": "alpha", "metadata": {}, "hosts": []},
-        {
-            "name": "zeta",
-            "metadata": {"climate:owner": "p1"},
-            "hosts": ["a", "b"],
-        },
     ]

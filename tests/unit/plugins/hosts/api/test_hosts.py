@@ -13,6 +13,7 @@ from climate.api import app
 from climate.db import api as db_api
 from climate.db import models
 from climate.manager import service
+from climate.plugins.hosts import models as host_models
 from tests import helpers
 from tests.unit.api.asserts import check_error
 
@@ -121,8 +122,8 @@ def row_counts():
         models.Lease,
         models.Reservation,
         models.Event,
-        models.ComputeHostReservation,
-        models.ComputeHostAllocation,
+        host_models.ComputeHostReservation,
+        host_models.ComputeHostAllocation,
     )
     with db_api.reader() as session:
         return {
@@ -955,21 +956,21 @@ def recorder_only_api(database, config):
     manager.stop()
 
 
-def test_host_writes_without_the_plugin_are_404(recorder_only_api):
+def test_host_routes_without_the_plugin_are_404(recorder_only_api):
+    # A plugin that is not enabled adds no routes (until the host API
+    # moved into the plugin, writes answered 404 FeatureNotEnabled).
     api = recorder_only_api
     for response in (
+        api.get("/v1/os-hosts"),
+        api.get("/v1/os-hosts/1"),
+        api.get("/v1/os-hosts/allocations"),
+        api.get("/v1/os-hosts/properties"),
         api.post("/v1/os-hosts", json={"name": "h1"}),
         api.put("/v1/os-hosts/1", json={"gpu": "x"}),
         api.delete("/v1/os-hosts/1"),
         api.patch("/v1/os-hosts/properties/gpu", json={"private": True}),
     ):
-        check_error(
-            response,
-            404,
-            "FeatureNotEnabled",
-            "Hosts: this service does not reserve physical hosts",
-            "physical.host.plugin is not in [manager] plugins",
-        )
+        check_error(response, 404, "NotFound", "not found")
 
 
 def test_host_leases_without_the_plugin_are_refused(recorder_only_api):

@@ -1,0 +1,1 @@
+"""The physical:host plugin's API routes (used by the API process only)."""

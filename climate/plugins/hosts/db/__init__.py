@@ -1,0 +1,1 @@
+"""The physical:host plugin's database functions; callers import ``api``."""

@@ -1,0 +1,39 @@
+"""The physical:host plugin's database facade.
+
+Like ``climate.db.api`` for the core, this is the module the plugin's code
+imports to reach its tables: functions are verb-first, open (or join) a
+reader or writer transaction of ``climate.db.engine``, take and return
+plain dicts, and raise Climate's ``NotFound`` subclasses.  Inside a lease's
+transaction they join it, so an allocation commits or rolls back with the
+lease that owns it.
+"""
+
+from climate.db.engine import reader, writer  # noqa: F401
+from climate.plugins.hosts.db.allocations import (  # noqa: F401
+    host_allocate,
+    host_allocations_conflicting,
+    host_allocations_delete,
+    host_allocations_list,
+    host_allocations_lock,
+    host_allocations_move,
+    host_allocations_of,
+)
+from climate.plugins.hosts.db.hosts import (  # noqa: F401
+    host_create,
+    host_destroy,
+    host_get,
+    host_ids_matching,
+    host_list,
+    host_lock,
+    host_properties_list,
+    host_property_update,
+    host_query_check_fields,
+    host_reservations_using,
+    host_update,
+)
+from climate.plugins.hosts.db.reservations import (  # noqa: F401
+    host_counts_by_lease,
+    host_reservation_create,
+    host_reservation_fields,
+    host_reservation_update,
+)

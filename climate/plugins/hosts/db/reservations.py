@@ -1,0 +1,81 @@
+"""Host reservations: the physical:host fields of a reservation, and what
+lease reads and usage limits need of them.  Re-exported by ``api``.
+"""
+
+import sqlalchemy as sa
+
+from climate.db import engine, models
+from climate.plugins.hosts import models as host_models
+
+A = host_models.ComputeHostAllocation
+HR = host_models.ComputeHostReservation
+
+
+def host_reservation_create(values):
+    """Insert the host part of a reservation; return it."""
+    with engine.writer() as session:
+        row = HR(**values)
+        session.add(row)
+        session.flush()
+        return {c.key: getattr(row, c.key) for c in HR.__table__.columns}
+
+
+def host_reservation_update(reservation_id, values):
+    """Change the host part of a reservation."""
+    with engine.writer() as session:
+        session.execute(
+            sa.update(HR)
+            .where(HR.reservation_id == reservation_id)
+            .values(**values)
+        )
+
+
+def host_reservation_fields(reservation_ids):
+    """The physical:host fields of many reservations, in one query.
+
+    :returns: ``{reservation_id: {"min", "max", "hypervisor_properties",
+        "resource_properties", "before_end", "on_end"}}``; a reservation
+        without a host row is left out.
+    """
+    if not reservation_ids:
+        return {}
+    with engine.reader() as session:
+        rows = session.execute(
+            sa.select(
+                HR.reservation_id,
+                HR.count_min,
+                HR.count_max,
+                HR.hypervisor_properties,
+                HR.resource_properties,
+                HR.before_end,
+                HR.on_end,
+            ).where(HR.reservation_id.in_(list(reservation_ids)))
+        )
+        return {
+            row.reservation_id: {
+                "min": row.count_min,
+                "max": row.count_max,
+                "hypervisor_properties": row.hypervisor_properties,
+                "resource_properties": row.resource_properties,
+                "before_end": row.before_end,
+                "on_end": row.on_end,
+            }
+            for row in rows
+        }
+
+
+def host_counts_by_lease(lease_ids):
+    """How many hosts the reservations of each lease hold, in one query.
+
+    :returns: ``{lease_id: count}``; leases holding none are left out.
+    """
+    if not lease_ids:
+        return {}
+    with engine.reader() as session:
+        rows = session.execute(
+            sa.select(models.Reservation.lease_id, sa.func.count(A.id))
+            .join(A, A.reservation_id == models.Reservation.id)
+            .where(models.Reservation.lease_id.in_(list(lease_ids)))
+            .group_by(models.Reservation.lease_id)
+        )
+        return dict(rows.all())
