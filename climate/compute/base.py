@@ -44,6 +44,14 @@ class ComputeDriver(abc.ABC):
         """Put ``hostnames`` in ``pool``; members already there stay."""
 
     @abc.abstractmethod
+    def hosts_in_pool(self, pool, hostnames):
+        """Which of ``hostnames`` are members of ``pool``.
+
+        :returns: a set of hostnames, or None when the pool does not
+            exist.
+        """
+
+    @abc.abstractmethod
     def remove_hosts(self, pool, hostnames):
         """Take ``hostnames`` out of ``pool``; absent ones are ignored."""
 

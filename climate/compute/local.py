@@ -60,6 +60,12 @@ class LocalDriver(base.ComputeDriver):
     def add_hosts(self, pool, hostnames):
         db_api.host_pool_add_hosts(pool, hostnames)
 
+    def hosts_in_pool(self, pool, hostnames):
+        for listed in db_api.host_pools_list():
+            if listed["name"] == pool:
+                return set(listed["hosts"]) & set(hostnames)
+        return None
+
     def remove_hosts(self, pool, hostnames):
         db_api.host_pool_remove_hosts(pool, hostnames)
 

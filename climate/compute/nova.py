@@ -205,6 +205,13 @@ class NovaDriver(base.ComputeDriver):
                         f"aggregate {pool}: {self._last_error}"
                     )
 
+    def hosts_in_pool(self, pool, hostnames):
+        aggregate = self._aggregate(pool)
+        if aggregate is None:
+            return None
+        members = set(aggregate.get("hosts") or [])
+        return {name for name in hostnames if self._host(name) in members}
+
     def remove_hosts(self, pool, hostnames):
         aggregate = self._aggregate(pool)
         if aggregate is None:

@@ -158,37 +158,55 @@ class PhysicalHostPlugin(base.ResourcePlugin):
     # Hand-over (event loop, outside transactions) ---------------------------
 
     def on_start(self, lease, reservation):
+        """Hand the reservation's hosts over; run again by an update that
+        added hosts to an active lease, it hands over the new ones.
+
+        A failed call undoes only what it added: hosts handed over before
+        it stay with the lease.
+        """
         hosts = _hostnames(reservation)
         pool = reservation["id"]
+        present = self._driver.hosts_in_pool(pool, hosts)
+        added = [h for h in hosts if h not in (present or ())]
         try:
             self._driver.ensure_pool(pool, {OWNER_KEY: lease["project_id"]})
-            self._driver.add_hosts(pool, hosts)
+            self._driver.add_hosts(pool, added)
             self._driver.remove_hosts(CONF.compute.freepool_name, hosts)
         except Exception:
-            # Leave no host half-moved while the event waits for its
-            # retry (or gives up): back to the free pool, best effort.
-            self._undo_start(pool, hosts)
+            # Leave no added host half-moved while the event waits for
+            # its retry (or gives up): back to the free pool, best effort.
+            self._undo_start(pool, added, created=present is None)
             raise
         LOG.info(
             "reservation %s: hosts %s handed to project %s",
             pool,
-            ", ".join(hosts),
+            ", ".join(added) or "(none new)",
             lease["project_id"],
         )
 
-    def _undo_start(self, pool, hosts):
+    def _undo_start(self, pool, added, created):
         try:
             self._driver.ensure_pool(CONF.compute.freepool_name, {})
-            self._driver.add_hosts(CONF.compute.freepool_name, hosts)
-            self._driver.delete_pool(pool)
+            self._driver.add_hosts(CONF.compute.freepool_name, added)
+            if created:
+                self._driver.delete_pool(pool)
+            else:
+                self._driver.remove_hosts(pool, added)
         except Exception as exc:
             LOG.warning(
                 "reservation %s: could not put hosts %s back in the free "
-                "pool after a failed start (%s); the next attempt will retry",
+                "pool after a failed hand-over (%s); the next attempt will "
+                "retry",
                 pool,
-                ", ".join(hosts),
+                ", ".join(added),
                 exc,
             )
+
+    def previous_holders(self, lease, reservation):
+        """Leases that held this reservation's hosts before it, in the
+        week before its window (``Lifecycle`` waits for their ends)."""
+        since = lease["start_date"] - datetime.timedelta(days=7)
+        return host_db.host_previous_holders(reservation["id"], since)
 
     def on_end(self, lease, reservation):
         hosts = _hostnames(reservation)

@@ -377,3 +377,67 @@ def test_nova_failing_during_start_ends_in_error_with_hosts_in_place(
     assert fake.pools() == {
         "freepool": ({"climate:freepool": "true"}, ["compute1"], None)
     }
+
+
+def test_a_failed_hand_over_to_a_running_lease_takes_none_of_its_hosts(
+    settings, fake, database
+):
+    """An update grows an active lease by a host, and Nova fails every
+    attempt to move it: the update event gives up, the lease stays ACTIVE
+    (degraded) and keeps the host it had; only the new host goes back to
+    the free pool."""
+    settings.config(driver="nova", group="compute")
+    settings.config(event_max_attempts=2, act_now_wait=0, group="manager")
+    loaded = plugins.load(["physical.host.plugin"])
+    for name in ("compute1", "compute2.example.org"):
+        loaded["physical:host"].inventory.create({"name": name})
+    each = runner.EventRunner(events.EventHandler(loaded), "tests")
+    manager = leases.LeaseManager(loaded)
+    owner = context.RequestContext(
+        user_id="u1", project_id="p1", overwrite=False
+    )
+    lease = manager.create(
+        owner,
+        {
+            "name": "grows",
+            "start_date": "now",
+            "end_date": "2035-01-01 00:00",
+            "reservations": [
+                {"resource_type": "physical:host", "min": 1, "max": 1}
+            ],
+        },
+    )
+    each.run_pending()
+    reservation = db_api.lease_get(lease["id"])["reservations"][0]
+    pool = reservation["id"]
+    [held] = fake.pools()[pool][1]
+
+    manager.update(
+        owner,
+        lease["id"],
+        {"reservations": [{"id": pool, "min": 2, "max": 2}]},
+    )
+    # Every add_host to the reservation's aggregate fails.
+    aggregate_id = next(
+        a["id"] for a in fake.aggregates.values() if a["name"] == pool
+    )
+    fake.fail_matching = (
+        "POST",
+        rf"/os-aggregates/{aggregate_id}/action",
+        500,
+    )
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    for attempt in range(2):
+        later = now + datetime.timedelta(hours=attempt + 1)
+        with clock.use(clock.VirtualClock(later)):
+            assert each.run_once() == 1
+    fake.fail_matching = None
+    stored = db_api.lease_get(lease["id"])
+    assert stored["status"] == states.LeaseStatus.ACTIVE
+    assert stored["degraded"] is True
+    assert "update_lease failed" in stored["status_reason"]
+    assert stored["reservations"][0]["status"] == "active"
+    pools = fake.pools()
+    assert pools[pool][1] == [held]
+    assert held not in pools["freepool"][1]
+    assert len(pools["freepool"][1]) == 1

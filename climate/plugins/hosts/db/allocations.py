@@ -235,6 +235,29 @@ def host_allocations_conflicting(reservation_id, start, end):
         )
 
 
+def host_previous_holders(reservation_id, since):
+    """Leases whose allocations on this reservation's hosts ended at or
+    before its own window starts, and after ``since``: those that must give
+    the hosts back before it takes them.  Read from the (host, end, start)
+    index, one query."""
+    with engine.reader() as session:
+        other = orm.aliased(A)
+        return set(
+            session.scalars(
+                sa.select(models.Reservation.lease_id)
+                .join(other, other.reservation_id == models.Reservation.id)
+                .join(A, A.computehost_id == other.computehost_id)
+                .where(
+                    A.reservation_id == reservation_id,
+                    other.reservation_id != reservation_id,
+                    other.end_date <= A.start_date,
+                    other.end_date > since,
+                )
+                .distinct()
+            )
+        )
+
+
 def host_allocations_move(reservation_id, start, end):
     """Set the window of every allocation of a reservation."""
     with engine.writer() as session:

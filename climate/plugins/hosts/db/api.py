@@ -17,6 +17,7 @@ from climate.plugins.hosts.db.allocations import (  # noqa: F401
     host_allocations_lock,
     host_allocations_move,
     host_allocations_of,
+    host_previous_holders,
 )
 from climate.plugins.hosts.db.hosts import (  # noqa: F401
     host_create,

@@ -401,6 +401,46 @@ def test_back_to_back_leases_hand_a_host_over(
     assert db_api.lease_get(second["id"])["status"] == L.ACTIVE
 
 
+def test_a_host_waits_for_the_end_of_the_lease_before_it(
+    add_host, reserve, run_at, plugin, pools
+):
+    """The previous lease's end is still running (another manager holds
+    it) when the next lease's start falls due: the start is put off, the
+    host stays with the first lease, and it moves once the end is done."""
+    add_host("only")
+    first = reserve("first", start=at(12), end=at(13), project_id="p1")
+    second = reserve("second", start=at(13), end=at(14), project_id="p2")
+    assert plugin.previous_holders(second, second["reservations"][0]) == {
+        first["id"]
+    }
+    assert plugin.previous_holders(first, first["reservations"][0]) == set()
+    first_pool = first["reservations"][0]["id"]
+    run_at(at(12, 59))
+    [ending] = db_api.events_claim_due(
+        at(13),
+        "other-manager",
+        at(12),
+        1,
+        rank=lambda e: (e["event_type"] != "end_lease",),
+    )
+    assert ending["lease_id"] == first["id"]
+
+    run_at(at(13))
+    start = {
+        e["event_type"]: e for e in db_api.lease_get(second["id"])["events"]
+    }["start_lease"]
+    assert start["status"] == "UNDONE"
+    assert start["attempts"] == 0
+    assert pools()[first_pool] == ({OWNER: "p1"}, ["only"])
+
+    # The other manager finishes the end; the start goes on.
+    plugin.on_end(first, first["reservations"][0])
+    assert db_api.event_finish(ending, "DONE")
+    run_at(at(13, 1))
+    assert db_api.lease_get(second["id"])["status"] == L.ACTIVE
+    assert pools()[second["reservations"][0]["id"]][1] == ["only"]
+
+
 def test_on_start_and_on_end_are_idempotent(
     three_hosts, reserve, plugin, pools
 ):
