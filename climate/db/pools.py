@@ -5,6 +5,7 @@
 import json
 
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 
 from climate import exceptions
 from climate.db import engine, models
@@ -17,14 +18,21 @@ def _pool(session, name):
 
 
 def host_pool_ensure(name, metadata):
+    """Create pool ``name`` unless it exists, even when concurrent
+    requests (the first hosts registered at once) create it too."""
     with engine.writer() as session:
-        if _pool(session, name) is None:
-            session.add(
-                models.HostPool(
-                    name=name,
-                    pool_metadata=json.dumps(metadata, sort_keys=True),
+        if _pool(session, name) is not None:
+            return
+        try:
+            with session.begin_nested():
+                session.add(
+                    models.HostPool(
+                        name=name,
+                        pool_metadata=json.dumps(metadata, sort_keys=True),
+                    )
                 )
-            )
+        except sa_exc.IntegrityError:
+            pass  # another request made it meanwhile
 
 
 def host_pool_delete(name):

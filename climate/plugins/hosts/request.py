@@ -7,6 +7,8 @@ from climate import exceptions
 from climate.common import host_query
 
 BEFORE_END_ACTIONS = ("", "default")
+#: The largest min or max: the columns are 32-bit integers.
+MAX_COUNT = 2**31 - 1
 FIELDS = (
     "min",
     "max",
@@ -95,9 +97,9 @@ def _count(value, field):
         value = None
     elif isinstance(value, str) and value.strip().isdigit():
         value = int(value)
-    if not isinstance(value, int) or value < 1:
+    if not isinstance(value, int) or not 1 <= value <= MAX_COUNT:
         raise exceptions.InvalidInput(
-            reason=f"{field} must be an integer of at least 1"
+            reason=f"{field} must be an integer from 1 to {MAX_COUNT}"
         )
     return value
 

@@ -53,6 +53,10 @@ def _load_hosts(session, query):
     return [_host_to_dict(h, caps.get(h.id, {})) for h in hosts]
 
 
+#: The largest host id: the column is a 32-bit integer.
+MAX_ID = 2**31 - 1
+
+
 def get_host(session, host_id):
     # Ids are plain decimal digits: int() alone would also take "+1",
     # " 1", "1_0" or non-ASCII digits, which the SQL elsewhere would not.
@@ -62,6 +66,8 @@ def get_host(session, host_id):
         key = int(host_id)
     else:
         key = None
+    if key is not None and not 0 < key <= MAX_ID:
+        key = None  # beyond the column: no such host, and no SQL error
     host = session.get(H, key) if key is not None else None
     if host is None:
         raise exceptions.HostNotFound(id=host_id)

@@ -64,7 +64,7 @@ def test_counts_may_be_numeric_strings(count, expected):
 def test_counts_must_be_positive_integers(field, value):
     values = {"min": 1, "max": 1, field: value}
     message = invalid(values)
-    assert message == f"{field} must be an integer of at least 1"
+    assert message == f"{field} must be an integer from 1 to 2147483647"
 
 
 @pytest.mark.parametrize("field", ["min", "max"])

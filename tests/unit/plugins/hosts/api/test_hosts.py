@@ -516,10 +516,10 @@ def test_a_host_lease_is_admitted_and_shows_its_reservation(
 
 
 MALFORMED_RESERVATIONS = [
-    ({"min": "two"}, "min must be an integer of at least 1"),
-    ({"min": 1.5}, "min must be an integer of at least 1"),
-    ({"min": 0}, "min must be an integer of at least 1"),
-    ({"max": -1}, "max must be an integer of at least 1"),
+    ({"min": "two"}, "min must be an integer from 1 to 2147483647"),
+    ({"min": 1.5}, "min must be an integer from 1 to 2147483647"),
+    ({"min": 0}, "min must be an integer from 1 to 2147483647"),
+    ({"max": -1}, "max must be an integer from 1 to 2147483647"),
     ({"min": 3, "max": 2}, "min (3) must not be greater than max (2)"),
     ({"min": None}, "physical:host reservations need min"),
     ({"max": None}, "physical:host reservations need max"),
