@@ -6,7 +6,7 @@ import os
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from climate import compute, exceptions, states
+from climate import compute, exceptions, stages, states
 from climate.plugins import base
 from climate.plugins.hosts import conf, endpoint, inventory, request
 from climate.plugins.hosts.db import api as host_db
@@ -96,7 +96,7 @@ class PhysicalHostPlugin(base.ResourcePlugin):
         row = host_db.host_reservation_create(
             {"reservation_id": reservation["id"], **wanted.columns()}
         )
-        start, end = _window(lease)
+        start, end = _window(lease, {**reservation, **wanted.columns()})
         host_db.host_allocate(
             reservation["id"],
             start,
@@ -116,7 +116,7 @@ class PhysicalHostPlugin(base.ResourcePlugin):
             if values.get(field_name) is not None:
                 host_db.host_query_check_fields([tree], field_name)
         queries = wanted.queries
-        start, end = _window(lease)
+        start, end = _window(lease, {**reservation, **wanted.columns()})
         reservation_id = reservation["id"]
         host_db.host_allocations_lock(reservation_id)
         held = {
@@ -223,10 +223,14 @@ class PhysicalHostPlugin(base.ResourcePlugin):
         )
 
 
-def _window(lease):
-    """The window a reservation blocks: the lease, then cleaning time."""
+def _window(lease, reservation):
+    """The window a reservation blocks: every stage that holds its hosts
+    (the lease, and those of the plugin), then cleaning time."""
+    start, end = stages.hold_window(
+        lease, reservation, PhysicalHostPlugin.stages()
+    )
     cleaning = datetime.timedelta(minutes=CONF[conf.GROUP.name].cleaning_time)
-    return lease["start_date"], lease["end_date"] + cleaning
+    return start, end + cleaning
 
 
 def _hostnames(reservation):
