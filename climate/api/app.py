@@ -7,7 +7,15 @@ from oslo_config import cfg
 
 from climate import context as climate_context
 from climate import plugins, policy
-from climate.api import auth, body, errors, healthcheck, metrics, root
+from climate.api import (
+    auth,
+    body,
+    errors,
+    healthcheck,
+    jsonprovider,
+    metrics,
+    root,
+)
 from climate.api.v1 import leases
 from climate.manager import rpcapi
 
@@ -28,6 +36,7 @@ def create_app():
     enabled = plugins.classes(CONF.manager.plugins)
     app = flask.Flask("climate.api")
     app.config["MAX_CONTENT_LENGTH"] = CONF.api.max_request_body_size
+    jsonprovider.install(app)
     app.json.sort_keys = False
     app.url_map.strict_slashes = False
     app.extensions["climate.rpcapi"] = rpcapi.ManagerAPI()

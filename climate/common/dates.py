@@ -84,19 +84,25 @@ def parse_duration(value, field):
 
 def as_datetime(value):
     """Return ``value`` as a datetime; ISO strings (RPC results) are parsed."""
-    if value is None or isinstance(value, datetime.datetime):
+    if value is None or type(value) is datetime.datetime:
+        return value
+    if isinstance(value, datetime.datetime):
         return value
     return datetime.datetime.fromisoformat(value)
 
 
 def format_date(value):
+    """``2017-12-26T12:00:00.000000`` (API_DATE_FORMAT)."""
     value = as_datetime(value)
-    return value.strftime(API_DATE_FORMAT) if value else None
+    # isoformat writes what strftime(API_DATE_FORMAT) does for a naive
+    # datetime, in a fraction of the time (a page of leases has thousands).
+    return value.isoformat(timespec="microseconds") if value else None
 
 
 def format_timestamp(value):
+    """``2017-12-27 10:00:00`` (API_TIMESTAMP_FORMAT)."""
     value = as_datetime(value)
-    return value.strftime(API_TIMESTAMP_FORMAT) if value else None
+    return value.isoformat(sep=" ", timespec="seconds") if value else None
 
 
 def format_duration(delta):

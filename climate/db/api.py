@@ -15,9 +15,9 @@ import time
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import orm
 
 from climate import exceptions, states
+from climate.common import dates
 from climate.db import engine, models
 from climate.db.events import (  # noqa: F401
     event_create,
@@ -88,14 +88,6 @@ def backend_name():
     return engine.backend_name()
 
 
-def _to_dict(obj, *, exclude=()):
-    return {
-        column.key: getattr(obj, column.key)
-        for column in obj.__table__.columns
-        if column.key not in exclude
-    }
-
-
 # Resource types -------------------------------------------------------------
 # The core names no resource type: the plugin loader registers, for each
 # type, how to read its reservations' own fields and what its leases hold.
@@ -144,81 +136,132 @@ def _add_type_fields(reservations):
     return reservations
 
 
-def _lease_to_dict(lease):
-    values = _to_dict(lease)
-    values["reservations"] = [_to_dict(r) for r in lease.reservations]
-    values["events"] = [_to_dict(e) for e in lease.events]
-    return values
+# Leases ---------------------------------------------------------------------
+# Read and written as plain rows (SQLAlchemy Core): a page of a thousand
+# leases is three queries and a dict per row, no ORM objects.
+
+_LEASES = models.Lease.__table__
+_RESERVATIONS = models.Reservation.__table__
+_EVENTS = models.Event.__table__
 
 
-def _leases_with_type_fields(leases):
+def _dicts(result):
+    """The rows of ``result`` as dicts, fetched at once."""
+    keys = list(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result.all()]
+
+
+def _leases_from_rows(session, result, page=None):
+    """Lease dicts, each with its ``reservations`` (oldest first) and
+    ``events`` (by time), read in one query per table and per type.
+
+    :param page: the query that selected the leases, to join their
+        children to (a page of a thousand leases then costs no thousand
+        bound parameters); default: by the leases' ids.
+    """
+    leases = _dicts(result)
+    if not leases:
+        return leases
+    by_id = {}
+    for lease in leases:
+        lease["reservations"] = []
+        lease["events"] = []
+        by_id[lease["id"]] = lease
+    if page is None:
+        ids = sa.select(_LEASES.c.id).where(_LEASES.c.id.in_(list(by_id)))
+    else:
+        ids = page.with_only_columns(_LEASES.c.id)
+    # A join to the page as a derived table: MariaDB refuses a LIMIT in
+    # an IN subquery.
+    ids = ids.subquery()
+    for table, key in ((_RESERVATIONS, "reservations"), (_EVENTS, "events")):
+        rows = _dicts(
+            session.execute(
+                sa.select(table).join(ids, table.c.lease_id == ids.c.id)
+            )
+        )
+        for row in rows:
+            by_id[row["lease_id"]][key].append(row)
+    for lease in leases:
+        lease["reservations"].sort(key=_by_creation)
+        lease["events"].sort(key=_by_time)
     _add_type_fields([r for lease in leases for r in lease["reservations"]])
     return leases
 
 
-def _session():
-    """The session of the transaction open in this thread."""
-    current = engine._current.get()
-    if current is None:
-        raise RuntimeError("no transaction is open")
-    return current[0]
+def _by_creation(row):
+    return row["created_at"], row["id"]
 
 
-def _lease_query():
-    return (
-        sa.select(models.Lease)
-        .options(
-            orm.selectinload(models.Lease.reservations),
-            orm.selectinload(models.Lease.events),
-        )
-        .execution_options(populate_existing=True)
-    )
+def _by_time(row):
+    return row["time"], row["id"]
 
 
-def _get_lease(session, lease_id, project_id=None, *, for_update=False):
-    query = _lease_query().where(models.Lease.id == lease_id)
+def _read_lease(session, lease_id, project_id=None, for_update=False):
+    query = sa.select(_LEASES).where(_LEASES.c.id == lease_id)
     if project_id is not None:
-        query = query.where(models.Lease.project_id == project_id)
+        query = query.where(_LEASES.c.project_id == project_id)
     if for_update:
-        query = query.with_for_update().execution_options(
-            populate_existing=True
-        )
-    lease = session.scalars(query).first()
-    if lease is None:
+        query = query.with_for_update()
+    leases = _leases_from_rows(session, session.execute(query))
+    if not leases:
         raise exceptions.LeaseNotFound(id=lease_id)
-    return lease
-
-
-# Leases ---------------------------------------------------------------------
+    return leases[0]
 
 
 def lease_create(values, reservations=(), events=()):
     """Insert a lease with its reservations and events; return the lease.
 
     :param values: the lease's columns.
-    :param reservations: dicts of reservation columns, without ``lease_id``.
+    :param reservations: dicts of reservation columns, without
+        ``lease_id``.
     :param events: dicts of event columns, without ``lease_id``.
     :raises LeaseNameAlreadyExists: the project already has a lease so named.
     """
+    now = dates.utcnow()
+    lease = {
+        **{c.key: None for c in _LEASES.columns},
+        "degraded": False,
+        "created_at": now,
+        **values,
+    }
+    rows = [
+        {
+            **{c.key: None for c in _RESERVATIONS.columns},
+            "missing_resources": False,
+            "resources_changed": False,
+            "created_at": now,
+            **reservation,
+            "lease_id": lease["id"],
+        }
+        for reservation in reservations
+    ]
     with writer() as session:
-        _check_name_free(session, values["project_id"], values["name"])
-        lease = models.Lease(**values)
-        lease.reservations = [models.Reservation(**r) for r in reservations]
-        lease.events = [models.Event(**e) for e in events]
-        session.add(lease)
+        _check_name_free(session, lease["project_id"], lease["name"])
         try:
-            session.flush()
+            session.execute(sa.insert(_LEASES), [lease])
         except sa_exc.IntegrityError:
-            raise exceptions.LeaseNameAlreadyExists(name=values["name"])
-        return _lease_to_dict(lease)
+            raise exceptions.LeaseNameAlreadyExists(name=lease["name"])
+        if rows:
+            session.execute(sa.insert(_RESERVATIONS), rows)
+        lease["reservations"] = rows
+        lease["events"] = events_create(lease["id"], events)
+        return lease
+
+
+def reservations_with_type_fields(reservations):
+    """Add to each reservation dict its type's own fields (one query per
+    resource type); return them."""
+    with reader():
+        return _add_type_fields(reservations)
 
 
 def _check_name_free(session, project_id, name, lease_id=None):
-    query = sa.select(models.Lease.id).where(
-        models.Lease.project_id == project_id, models.Lease.name == name
+    query = sa.select(_LEASES.c.id).where(
+        _LEASES.c.project_id == project_id, _LEASES.c.name == name
     )
     if lease_id is not None:
-        query = query.where(models.Lease.id != lease_id)
+        query = query.where(_LEASES.c.id != lease_id)
     if session.scalar(query.limit(1)) is not None:
         raise exceptions.LeaseNameAlreadyExists(name=name)
 
@@ -230,8 +273,7 @@ def lease_get(lease_id, project_id=None):
     :raises LeaseNotFound:
     """
     with reader() as session:
-        lease = _lease_to_dict(_get_lease(session, lease_id, project_id))
-        return _leases_with_type_fields([lease])[0]
+        return _read_lease(session, lease_id, project_id)
 
 
 def lease_lock(lease_id, project_id=None):
@@ -243,10 +285,7 @@ def lease_lock(lease_id, project_id=None):
     :raises LeaseNotFound:
     """
     with writer() as session:
-        lease = _lease_to_dict(
-            _get_lease(session, lease_id, project_id, for_update=True)
-        )
-        return _leases_with_type_fields([lease])[0]
+        return _read_lease(session, lease_id, project_id, for_update=True)
 
 
 def lease_list(
@@ -258,33 +297,36 @@ def lease_list(
     :raises InvalidMarker: the marker is not a lease of this listing.
     """
     with reader() as session:
-        query = _lease_query()
+        query = sa.select(_LEASES)
         if project_id is not None:
-            query = query.where(models.Lease.project_id == project_id)
+            query = query.where(_LEASES.c.project_id == project_id)
         if status is not None:
-            query = query.where(models.Lease.status == status)
+            query = query.where(_LEASES.c.status == status)
         if name is not None:
-            query = query.where(models.Lease.name == name)
+            query = query.where(_LEASES.c.name == name)
         if marker is not None:
-            last = session.get(models.Lease, marker)
+            last = session.execute(
+                sa.select(
+                    _LEASES.c.id, _LEASES.c.created_at, _LEASES.c.project_id
+                ).where(_LEASES.c.id == marker)
+            ).first()
             if last is None or (
                 project_id is not None and last.project_id != project_id
             ):
                 raise exceptions.InvalidMarker(marker=marker)
             query = query.where(
                 sa.or_(
-                    models.Lease.created_at > last.created_at,
+                    _LEASES.c.created_at > last.created_at,
                     sa.and_(
-                        models.Lease.created_at == last.created_at,
-                        models.Lease.id > last.id,
+                        _LEASES.c.created_at == last.created_at,
+                        _LEASES.c.id > last.id,
                     ),
                 )
             )
-        query = query.order_by(models.Lease.created_at, models.Lease.id)
+        query = query.order_by(_LEASES.c.created_at, _LEASES.c.id)
         if limit is not None:
             query = query.limit(limit)
-        leases = [_lease_to_dict(lease) for lease in session.scalars(query)]
-        return _leases_with_type_fields(leases)
+        return _leases_from_rows(session, session.execute(query), query)
 
 
 def lease_usage(project_id, start, end):
@@ -326,24 +368,33 @@ def lease_update(lease_id, values):
     :raises LeaseNameAlreadyExists: a rename collides within the project.
     """
     with writer() as session:
-        lease = _get_lease(session, lease_id)
-        if "name" in values and values["name"] != lease.name:
+        lease = _read_lease(session, lease_id)
+        if "name" in values and values["name"] != lease["name"]:
             _check_name_free(
-                session, lease.project_id, values["name"], lease_id
+                session, lease["project_id"], values["name"], lease_id
             )
-        for key, value in values.items():
-            setattr(lease, key, value)
-        session.flush()
-        return _leases_with_type_fields([_lease_to_dict(lease)])[0]
+        if values:
+            session.execute(
+                sa.update(_LEASES)
+                .where(_LEASES.c.id == lease_id)
+                .values(**values)
+            )
+            lease = _read_lease(session, lease_id)
+        return lease
 
 
 def lease_destroy(lease_id):
-    """Delete a lease, its reservations and its events.
+    """Delete a lease, its reservations and its events (and the rows
+    plugins keep for its reservations, by the foreign keys' cascades).
 
     :raises LeaseNotFound:
     """
     with writer() as session:
-        session.delete(_get_lease(session, lease_id))
+        result = session.execute(
+            sa.delete(_LEASES).where(_LEASES.c.id == lease_id)
+        )
+        if result.rowcount != 1:
+            raise exceptions.LeaseNotFound(id=lease_id)
 
 
 # Reservations ---------------------------------------------------------------
@@ -355,14 +406,23 @@ def reservation_get(reservation_id):
     :raises ReservationNotFound:
     """
     with reader() as session:
-        reservation = session.get(models.Reservation, reservation_id)
-        if reservation is None:
+        row = (
+            session.execute(
+                sa.select(_RESERVATIONS).where(
+                    _RESERVATIONS.c.id == reservation_id
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
             raise exceptions.ReservationNotFound(id=reservation_id)
-        return _add_type_fields([_to_dict(reservation)])[0]
+        return _add_type_fields([dict(row)])[0]
 
 
 def reservation_update(reservation_id, values):
-    """Update a reservation's columns other than its status; return it.
+    """Update a reservation's columns other than its status; return the
+    columns set (``updated_at`` among them).
 
     :raises ReservationNotFound:
     """
@@ -371,11 +431,13 @@ def reservation_update(reservation_id, values):
             "a reservation's status changes only through "
             "reservations_transition"
         )
+    values = {**values, "updated_at": dates.utcnow()}
     with writer() as session:
-        reservation = session.get(models.Reservation, reservation_id)
-        if reservation is None:
+        result = session.execute(
+            sa.update(_RESERVATIONS)
+            .where(_RESERVATIONS.c.id == reservation_id)
+            .values(**values)
+        )
+        if result.rowcount != 1:
             raise exceptions.ReservationNotFound(id=reservation_id)
-        for key, value in values.items():
-            setattr(reservation, key, value)
-        session.flush()
-        return _to_dict(reservation)
+    return values

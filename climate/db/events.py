@@ -14,6 +14,8 @@ conditional update each, whose allowed sources come from the transition
 tables (``climate.states``, and for leases ``climate.stages``).
 """
 
+import uuid
+
 import sqlalchemy as sa
 from sqlalchemy import orm
 
@@ -108,16 +110,18 @@ def reservations_transition(lease_id, target, reservation_ids=None):
 
 
 def events_create(lease_id, events):
-    """Insert events of a lease; each a dict of event columns."""
+    """Insert events of a lease, each a dict of event columns; return
+    them as stored, by time."""
     if not events:
-        return
+        return []
     now = dates.utcnow()
     rows = [
         {
+            **{c.key: None for c in E.__table__.columns},
+            "id": str(uuid.uuid4()),
             "status": _S.UNDONE,
             "attempts": 0,
             "claim_token": 0,
-            "reservation_id": None,
             "created_at": now,
             **event,
             "lease_id": lease_id,
@@ -126,6 +130,7 @@ def events_create(lease_id, events):
     ]
     with engine.writer() as session:
         session.execute(sa.insert(E), rows)
+    return sorted(rows, key=lambda row: (row["time"], row["id"]))
 
 
 def event_create(values):

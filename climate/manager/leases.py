@@ -135,24 +135,25 @@ class LeaseManager:
             )
         with db_api.writer():
             lease = db_api.lease_create(lease_values, reservations)
-            for request, row in zip(requested, reservations, strict=True):
+            stored = lease["reservations"]
+            for request, row in zip(requested, stored, strict=True):
                 plugin = self._plugin(request["resource_type"])
                 request = {
                     k: v for k, v in request.items() if k != "resource_type"
                 }
                 resource_id = plugin.reserve(context, lease, row, request)
-                db_api.reservation_update(
-                    row["id"], {"resource_id": resource_id}
+                row.update(
+                    db_api.reservation_update(
+                        row["id"], {"resource_id": resource_id}
+                    )
                 )
-            if requested:
-                # Plugins added rows of their own (type-specific fields),
-                # which per-reservation stages read.
-                lease = db_api.lease_get(lease_id)
-            planned = self._lifecycle.planned_events(
-                lease, lease["reservations"]
+            # Plugins added rows of their own (type-specific fields), which
+            # per-reservation stages and the answer read.
+            db_api.reservations_with_type_fields(stored)
+            lease["events"] = db_api.events_create(
+                lease_id,
+                self._lifecycle.planned_events(lease, stored),
             )
-            db_api.events_create(lease_id, planned)
-            lease = db_api.lease_get(lease_id)
             self._enforcer.check_create(context, lease)
         LOG.info(
             "lease %s (%s) created for project %s, %s to %s",

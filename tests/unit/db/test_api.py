@@ -307,7 +307,9 @@ def test_reservation_and_event_updates(database):
     assert res["resource_id"] == "r1"
     # A status changes only through reservations_transition.
     with pytest.raises(ValueError):
-        db_api.reservation_update(res["id"], {"status": "active"})
+        db_api.reservation_update(
+            lease["reservations"][0]["id"], {"status": "active"}
+        )
     ev = db_api.event_update(lease["events"][0]["id"], {"time": T0})
     assert ev["time"] == T0
     with pytest.raises(exceptions.ReservationNotFound):

@@ -32,8 +32,11 @@ def example_api(database, config):
 def _lease(api, size, name="widgets"):
     response = api.post(
         "/v1/leases",
+        # Ahead, so that no start runs while the test changes it.
         json=helpers.lease_body(
             name,
+            start=helpers.future(days=1),
+            end=helpers.future(days=2),
             reservations=[{"resource_type": "test:example", "size": size}],
         ),
     )
