@@ -92,10 +92,10 @@ class Service:
                     f"\n{self.log_tail()}"
                 )
             try:
-                if requests.get(url, timeout=1).status_code == 300:
+                if requests.get(url, timeout=5).status_code == 300:
                     return
-            except requests.ConnectionError:
-                pass
+            except requests.RequestException:
+                pass  # not listening yet, or too busy to answer yet
             time.sleep(0.05)
         raise RuntimeError(f"{url} did not answer within {timeout} s")
 
