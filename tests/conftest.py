@@ -40,8 +40,13 @@ def config(tmp_path):
     fixture.config(
         connection=f"sqlite:///{tmp_path}/climate.sqlite", group="database"
     )
+    # Tests book leases years ahead: the booking horizon is off unless a
+    # test sets it (its own tests do).
     fixture.config(
-        poll_interval=0.5, event_retry_backoff=0.05, group="manager"
+        poll_interval=0.5,
+        event_retry_backoff=0.05,
+        booking_horizon=0,
+        group="manager",
     )
     yield fixture
     db_api.dispose()

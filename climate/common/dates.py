@@ -17,6 +17,7 @@ API_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 # created_at and updated_at on the way out.
 API_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _DURATION_UNITS = {
     "s": "seconds",
@@ -51,6 +52,14 @@ def parse(value, field, now=None):
     try:
         parsed = datetime.datetime.strptime(text, WIRE_FORMAT)
     except ValueError:
+        if _DATE_ONLY.match(text):
+            # fromisoformat would take it as midnight: say instead.
+            raise exceptions.InvalidDate(
+                field=field,
+                value=value,
+                message=f"Invalid {field} {value!r}: give a time too, "
+                f"such as '{text} 12:00' (UTC)",
+            )
         try:
             parsed = datetime.datetime.fromisoformat(
                 text.replace("Z", "+00:00")

@@ -1,18 +1,20 @@
 """The ``local`` compute driver: host inventory and pools in Climate's DB.
 
 For the embedded service and for sites without Nova.  Hosts are described by
-what the operator registers (with defaults), and pools are rows in Climate's
-own tables that an external provisioning system can read.
+what the operator registers (sizes left out are unknown, never made up), and
+pools are rows in Climate's own tables that an external provisioning system
+can read.
 """
 
 from climate import exceptions
 from climate.compute import base
 from climate.db import api as db_api
 
+# Sizes the operator leaves out are unknown (null), never made up.
 _INTEGER_FIELDS = {
-    "vcpus": 1,
-    "memory_mb": 1024,
-    "local_gb": 10,
+    "vcpus": None,
+    "memory_mb": None,
+    "local_gb": None,
     "hypervisor_version": None,
 }
 # Column sizes of the text fields that have one (cpu_info is free text).

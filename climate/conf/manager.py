@@ -37,6 +37,14 @@ manager_opts = [
         min=0,
         help="Longest lease accepted, in minutes; 0 means no limit.",
     ),
+    cfg.IntOpt(
+        "booking_horizon",
+        default=365,
+        min=0,
+        help="How far ahead a lease may end, in days from now: a create or "
+        "an update whose end_date falls later is refused (400).  0 means "
+        "no limit.",
+    ),
     cfg.FloatOpt(
         "poll_interval",
         default=10.0,

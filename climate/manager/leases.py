@@ -256,18 +256,21 @@ class LeaseManager:
 
     def _new_window(self, lease, values, now):
         start, end = lease["start_date"], lease["end_date"]
-        dated = {
-            "start_date": "start_date" in values,
-            "end_date": "end_date" in values,
-        }
+        for field in ("start_date", "end_date"):
+            setting = [field] + [
+                option
+                for option, (moved, _) in _SHIFTS.items()
+                if moved == field
+            ]
+            given = [name for name in setting if name in values]
+            if len(given) > 1:
+                raise exceptions.InvalidInput(
+                    reason=f"give at most one of {', '.join(setting)}; "
+                    f"this update gives {' and '.join(given)}"
+                )
         for option, (field, sign) in _SHIFTS.items():
             if option not in values:
                 continue
-            if dated[field]:
-                raise exceptions.InvalidInput(
-                    reason=f"give either {field} or {option}, not both"
-                )
-            dated[field] = True
             delta = dates.parse_duration(values[option], option) * sign
             try:
                 if field == "start_date":
@@ -299,6 +302,14 @@ class LeaseManager:
                 raise exceptions.InvalidPeriod(
                     reason=f"start_date {start:%Y-%m-%d %H:%M} is in the past"
                 )
+        if "defer_by" in values and start >= end:
+            raise exceptions.InvalidPeriod(
+                reason=f"defer_by {values['defer_by']} moves start_date to "
+                f"{start:%Y-%m-%d %H:%M}, not before end_date "
+                f"{end:%Y-%m-%d %H:%M}: defer_by moves the start only; to "
+                f"move the whole lease, also send prolong_for "
+                f"{values['defer_by']}"
+            )
         return start, end
 
     def _update_reservations(self, context, lease, requests, window_moved):
@@ -313,6 +324,13 @@ class LeaseManager:
             reservation = by_id.get(request["id"])
             if reservation is None:
                 raise exceptions.ReservationNotFound(id=request["id"])
+            asked = request.get("resource_type", reservation["resource_type"])
+            if asked != reservation["resource_type"]:
+                raise exceptions.InvalidInput(
+                    reason=f"reservation {request['id']} is "
+                    f"{reservation['resource_type']}; its resource_type "
+                    f"cannot become {asked!r} (delete it and reserve anew)"
+                )
             changes[request["id"]] = {
                 k: v
                 for k, v in request.items()
@@ -432,6 +450,11 @@ def _check_name(name):
         raise exceptions.InvalidInput(
             reason="name must be at most 80 characters"
         )
+    if not name.isprintable():
+        raise exceptions.InvalidInput(
+            reason="name must not hold control characters (a newline, a "
+            "tab...)"
+        )
     return name
 
 
@@ -456,7 +479,16 @@ def _parse_start(value, now):
 def _check_window(start, end, now, started=False):
     if end <= start:
         raise exceptions.InvalidPeriod(
-            reason="end_date must be later than start_date"
+            reason=f"end_date {end:%Y-%m-%d %H:%M} must be later than "
+            f"start_date {start:%Y-%m-%d %H:%M}"
+        )
+    horizon = CONF.manager.booking_horizon
+    last = now + datetime.timedelta(days=horizon)
+    if horizon and end > last:
+        raise exceptions.InvalidPeriod(
+            reason=f"end_date {end:%Y-%m-%d %H:%M} is beyond the booking "
+            f"horizon of {horizon} days ({last:%Y-%m-%d %H:%M}); "
+            "[manager] booking_horizon sets it"
         )
     if started and end <= now:
         raise exceptions.InvalidPeriod(

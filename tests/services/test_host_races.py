@@ -70,8 +70,9 @@ FILTERS = [
 ]
 STATE_CONFLICTS = {"InvalidState", "InvalidStateTransition"}
 REFUSAL = re.compile(
-    r"(\d+) host\(s\) needed; (\d+) reservable host\(s\) match the request "
-    r"and (\d+) of them are free"
+    r"(\d+) hosts? needed[^;]*; (?:no reservable host matches the request"
+    r"|of the (\d+) hosts? reservable and matching the request, "
+    r"(none|\d+) (?:is|are) free)"
 )
 
 
@@ -427,7 +428,11 @@ class Workload:
             with self.lock:
                 self.known[lease["id"]] = Known(lease, query)
         elif code == 409 and (refusal := REFUSAL.search(response.text)):
-            needed, _, free = map(int, refusal.groups())
+            needed, _, free = refusal.groups()
+            needed, free = (
+                int(needed),
+                int(free) if free not in (None, "none") else 0,
+            )
             with self.lock:
                 self.refusals.append((needed, free))
 

@@ -36,9 +36,11 @@ class ComputeHost(models.TimestampMixin, models.Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     hypervisor_hostname: Mapped[str] = mapped_column(String(255), unique=True)
     service_name: Mapped[str | None] = mapped_column(String(255))
-    vcpus: Mapped[int] = mapped_column(Integer)
-    memory_mb: Mapped[int] = mapped_column(Integer)
-    local_gb: Mapped[int] = mapped_column(Integer)
+    # Unknown (null) when the compute driver cannot tell and the operator
+    # did not say: a query on them matches no such host.
+    vcpus: Mapped[int | None] = mapped_column(Integer)
+    memory_mb: Mapped[int | None] = mapped_column(Integer)
+    local_gb: Mapped[int | None] = mapped_column(Integer)
     hypervisor_type: Mapped[str] = mapped_column(String(255))
     hypervisor_version: Mapped[int | None] = mapped_column(Integer)
     cpu_info: Mapped[str] = mapped_column(Text)

@@ -129,27 +129,43 @@ class PhysicalHostPlugin(base.ResourcePlugin):
         unfit |= held - host_db.host_ids_matching(held, queries)
         keep = sorted(held - unfit)[: wanted.count_max]
         drop = held - set(keep)
+        # What takes the reservation's own hosts in the new window, said in
+        # a refusal (read before the hosts it cannot keep are let go).
+        blockers = (
+            host_db.host_allocation_blockers(reservation_id, start, end)
+            if unfit
+            else []
+        )
         in_use = reservation["status"] == states.ReservationStatus.ACTIVE
         if drop and in_use:
             raise exceptions.NotEnoughResourcesAvailable(
                 reason=f"reservation {reservation_id} has started and "
                 f"cannot give up the {len(drop)} host(s) it uses; the "
-                "change would need that"
+                "change would need that" + _blocked_by(blockers, context)
             )
         host_db.host_allocations_delete(reservation_id, drop)
         host_db.host_allocations_move(reservation_id, start, end)
         missing_max = wanted.count_max - len(keep)
         if missing_max > 0:
-            host_db.host_allocate(
-                reservation_id,
-                start,
-                end,
-                max(wanted.count_min - len(keep), 0),
-                missing_max,
-                queries,
-                exclude=keep,
-                ignore_reservation=reservation_id,
-            )
+            try:
+                host_db.host_allocate(
+                    reservation_id,
+                    start,
+                    end,
+                    max(wanted.count_min - len(keep), 0),
+                    missing_max,
+                    queries,
+                    exclude=keep,
+                    ignore_reservation=reservation_id,
+                    held=len(keep),
+                )
+            except exceptions.NotEnoughResourcesAvailable as exc:
+                if not blockers:
+                    raise
+                raise exceptions.NotEnoughResourcesAvailable(
+                    reason=exc.kwargs["reason"]
+                    + _blocked_by(blockers, context)
+                )
         host_db.host_reservation_update(reservation_id, wanted.columns())
 
     def release(self, lease, reservation):
@@ -231,6 +247,27 @@ def _window(lease, reservation):
     )
     cleaning = datetime.timedelta(minutes=CONF[conf.GROUP.name].cleaning_time)
     return start, end + cleaning
+
+
+def _blocked_by(blockers, context):
+    """``"; host h1 is taken ... by your lease 'x'"``: what keeps the
+    reservation's hosts, naming the caller's own leases only."""
+    if not blockers:
+        return ""
+    said = []
+    for block in blockers[:3]:
+        if block["project_id"] == context.project_id:
+            whose = f"your lease {block['lease_name']!r} ({block['lease_id']})"
+        else:
+            whose = "another project's lease"
+        said.append(
+            f"host {block['hypervisor_hostname']} is taken from "
+            f"{block['start_date']:%Y-%m-%d %H:%M} to "
+            f"{block['end_date']:%Y-%m-%d %H:%M} by {whose}"
+        )
+    more = len(blockers) - len(said)
+    tail = f", and {more} more" if more > 0 else ""
+    return "; " + ", ".join(said) + tail
 
 
 def _hostnames(reservation):

@@ -98,7 +98,7 @@ def test_typed_errors_carry_the_servers_words(service, client, admin, project):
 
     assert full.value.name == "NotEnoughResourcesAvailable"
     assert full.value.code == 409
-    assert "2 host(s) needed" in full.value.message
+    assert "2 hosts needed" in full.value.message
     assert bad.value.name == "InvalidDate"
     assert "Invalid start_date 'tomorrow'" in bad.value.message
     assert tenant.value.code == 403

@@ -37,11 +37,11 @@ def test_an_unknown_driver_stops_with_a_clear_message():
 # describe_host --------------------------------------------------------------
 
 
-def test_a_bare_host_gets_the_defaults(driver):
+def test_a_bare_host_has_unknown_sizes(driver):
     assert driver.describe_host("node-1", {}) == {
-        "vcpus": 1,
-        "memory_mb": 1024,
-        "local_gb": 10,
+        "vcpus": None,
+        "memory_mb": None,
+        "local_gb": None,
         "hypervisor_version": None,
         "hypervisor_type": "baremetal",
         "cpu_info": "{}",

@@ -43,6 +43,7 @@ def host_allocate(
     trees,
     exclude=(),
     ignore_reservation=None,
+    held=0,
 ):
     """Allocate between ``count_min`` and ``count_max`` free matching hosts.
 
@@ -63,6 +64,8 @@ def host_allocate(
     :param exclude: host ids not to choose (already held).
     :param ignore_reservation: allocations of this reservation do not
         count as busy (an update moving its own window).
+    :param held: how many hosts the reservation keeps besides these, for
+        the message of a refusal.
     :returns: the ids of the allocated hosts.
     :raises NotEnoughResourcesAvailable: fewer than ``count_min`` hosts.
     """
@@ -97,7 +100,13 @@ def host_allocate(
                 break
         if len(chosen) < count_min:
             raise _not_enough(
-                session, condition, start, end, count_min, ignore_reservation
+                session,
+                condition,
+                start,
+                end,
+                count_min,
+                ignore_reservation,
+                held,
             )
         if not chosen:
             # count_min is 0; an empty executemany would insert one
@@ -182,18 +191,33 @@ def host_allocations_lock(reservation_id):
         _lock_hosts(session, session.scalars(held).all())
 
 
-def _not_enough(session, condition, start, end, count_min, ignore_reservation):
+def _not_enough(
+    session, condition, start, end, count_min, ignore_reservation, held
+):
     matching = session.scalar(sa.select(sa.func.count(H.id)).where(condition))
     free = session.scalar(
         sa.select(sa.func.count(H.id)).where(
             condition, sa.not_(_busy(start, end, ignore_reservation))
         )
     )
+    needed = count_min + held
+    kept = f" ({held} of them already held)" if held else ""
+    window = f"from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
+    if not matching:
+        found = "no reservable host matches the request"
+    else:
+        count = {0: "none is", 1: "1 is"}.get(free, f"{free} are")
+        found = (
+            f"of the {_hosts(matching)} reservable and matching the "
+            f"request, {count} free {window}"
+        )
     return exceptions.NotEnoughResourcesAvailable(
-        reason=f"{count_min} host(s) needed; {matching} reservable host(s) "
-        f"match the request and {free} of them are free from "
-        f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
+        reason=f"{_hosts(needed)} needed{kept}; {found}"
     )
+
+
+def _hosts(count):
+    return f"{count} host{'' if count == 1 else 's'}"
 
 
 def host_allocations_of(reservation_id):
@@ -233,6 +257,42 @@ def host_allocations_conflicting(reservation_id, start, end):
                 .where(A.reservation_id == reservation_id)
             )
         )
+
+
+def host_allocation_blockers(reservation_id, start, end):
+    """What keeps a reservation's own hosts from ``[start, end)``: for each
+    other allocation meeting it on one of them, the host's name, the
+    blocking lease (id, name, project) and its window, earliest first."""
+    with engine.reader() as session:
+        other = orm.aliased(A)
+        rows = session.execute(
+            sa.select(
+                H.hypervisor_hostname,
+                models.Lease.id.label("lease_id"),
+                models.Lease.name.label("lease_name"),
+                models.Lease.project_id,
+                other.start_date,
+                other.end_date,
+            )
+            .select_from(A)
+            .join(
+                other,
+                sa.and_(
+                    other.computehost_id == A.computehost_id,
+                    other.reservation_id != reservation_id,
+                    _overlapping(start, end, other),
+                ),
+            )
+            .join(H, H.id == A.computehost_id)
+            .join(
+                models.Reservation,
+                models.Reservation.id == other.reservation_id,
+            )
+            .join(models.Lease, models.Lease.id == models.Reservation.lease_id)
+            .where(A.reservation_id == reservation_id)
+            .order_by(other.start_date, H.hypervisor_hostname)
+        )
+        return [row._asdict() for row in rows]
 
 
 def host_previous_holders(reservation_id, since):

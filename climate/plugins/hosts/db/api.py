@@ -11,6 +11,7 @@ lease that owns it.
 from climate.db.engine import reader, writer  # noqa: F401
 from climate.plugins.hosts.db.allocations import (  # noqa: F401
     host_allocate,
+    host_allocation_blockers,
     host_allocations_conflicting,
     host_allocations_delete,
     host_allocations_list,

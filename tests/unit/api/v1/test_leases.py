@@ -243,12 +243,12 @@ def test_lease_names_are_reusable_after_delete(api, create):
         (
             {"end_date": START},
             "InvalidPeriod",
-            ["end_date must be later than start_date"],
+            ["must be later than start_date"],
         ),
         (
             {"end_date": "2030-12-25 12:00"},
             "InvalidPeriod",
-            ["end_date must be later than start_date"],
+            ["must be later than start_date"],
         ),
         (
             {"start_date": "2020-01-01 10:00"},

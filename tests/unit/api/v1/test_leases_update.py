@@ -147,22 +147,28 @@ def test_explicit_before_end_date(api, create):
         (
             {"end_date": "2030-12-28 12:00", "prolong_for": "1d"},
             "InvalidInput",
-            ["give either end_date or prolong_for, not both"],
+            [
+                "give at most one of end_date, prolong_for, reduce_by; "
+                "this update gives end_date and prolong_for"
+            ],
         ),
         (
             {"end_date": "2030-12-28 12:00", "reduce_by": "1h"},
             "InvalidInput",
-            ["give either end_date or reduce_by"],
+            ["this update gives end_date and reduce_by"],
         ),
         (
             {"prolong_for": "1d", "reduce_by": "1h"},
             "InvalidInput",
-            ["give either end_date or reduce_by"],
+            ["this update gives prolong_for and reduce_by"],
         ),
         (
             {"start_date": "2030-12-26 13:00", "defer_by": "1h"},
             "InvalidInput",
-            ["give either start_date or defer_by"],
+            [
+                "give at most one of start_date, defer_by, advance_by; "
+                "this update gives start_date and defer_by"
+            ],
         ),
         (
             {"prolong_for": "2 days"},
@@ -183,7 +189,7 @@ def test_explicit_before_end_date(api, create):
         (
             {"reduce_by": "1d"},
             "InvalidPeriod",
-            ["end_date must be later than start_date"],
+            ["must be later than start_date"],
         ),
         (
             {"advance_by": "300w"},
@@ -348,7 +354,7 @@ def test_active_lease_cannot_end_in_the_past(api, create, wait_status):
         _put(api, lease, reduce_by="2d"),
         400,
         "InvalidPeriod",
-        "end_date must be later than start_date",
+        "must be later than start_date",
     )
 
 

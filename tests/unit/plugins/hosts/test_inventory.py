@@ -45,7 +45,7 @@ def test_create_fills_the_inventory_and_joins_the_free_pool(inventory, pools):
     assert (host["vcpus"], host["memory_mb"], host["local_gb"]) == (
         8,
         16384,
-        10,
+        None,
     )
     assert host["service_name"] == "node-1"
     assert host["reservable"] is True

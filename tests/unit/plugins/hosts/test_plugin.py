@@ -82,8 +82,8 @@ def test_more_hosts_than_exist_is_a_conflict_saying_how_many_matched(
     message = not_enough(reserve, count=4, max=5)
 
     assert message == (
-        "Not enough resources available: 4 host(s) needed; 3 reservable "
-        "host(s) match the request and 3 of them are free from "
+        "Not enough resources available: 4 hosts needed; of the 3 hosts "
+        "reservable and matching the request, 3 are free from "
         "2030-12-26 12:00 to 2030-12-27 12:00"
     )
     assert set(row_counts().values()) == {0}
@@ -104,7 +104,9 @@ def test_the_conflict_counts_busy_hosts_as_not_free(
         resource_properties="",
     )
 
-    assert "3 reservable host(s) match the request and 1 of them" in message
+    assert (
+        "of the 3 hosts reservable and matching the request, 1 is" in message
+    )
     assert "from 2030-12-26 18:00 to 2030-12-26 20:00" in message
     # A refused lease leaves no lease, reservation, event or allocation.
     assert row_counts() == before
@@ -117,7 +119,7 @@ def test_the_conflict_counts_only_matching_hosts(add_host, reserve):
     message = not_enough(
         reserve, count=2, hypervisor_properties='[">=", "$vcpus", "8"]'
     )
-    assert "2 host(s) needed; 1 reservable host(s) match" in message
+    assert "2 hosts needed; of the 1 host reservable" in message
 
 
 def test_queries_choose_the_hosts(add_host, reserve, hosts_of):
@@ -231,7 +233,7 @@ def test_non_reservable_hosts_are_never_chosen(add_host, reserve, hosts_of):
 
     assert hosts_of(reserve("one", count=1, max=2)) == ["offered"]
     message = not_enough(reserve, "two", start=at(13), end=at(14))
-    assert "1 reservable host(s) match the request and 0 of them" in message
+    assert "of the 1 host reservable and matching the request, none" in message
 
 
 def test_a_host_made_non_reservable_is_no_longer_chosen(
@@ -588,8 +590,8 @@ def test_an_update_that_cannot_be_satisfied_changes_nothing(
 
     message = not_enough(update, lease, end_date="2030-12-26 15:30")
 
-    assert "1 host(s) needed; 2 reservable host(s) match" in message
-    assert "0 of them are free" in message
+    assert "1 host needed; of the 2 hosts reservable" in message
+    assert "none is free" in message
     assert _state(lease) == before
     assert row_counts() == counts
     assert db_api.lease_get(lease["id"])["status"] == L.PENDING
@@ -714,7 +716,7 @@ def test_raising_min_beyond_what_is_free_is_refused(
 
     message = not_enough(update, lease, {"min": 3, "max": 3})
 
-    assert "2 host(s) needed" in message
+    assert "3 hosts needed (1 of them already held)" in message
     assert _state(lease) == before
     assert row_counts() == counts
 

@@ -300,8 +300,8 @@ def test_host_allocate_says_how_many_match_and_are_free(database):
         )
 
     assert info.value.message == (
-        "Not enough resources available: 2 host(s) needed; 2 reservable "
-        "host(s) match the request and 1 of them are free from "
+        "Not enough resources available: 2 hosts needed; of the 2 hosts "
+        "reservable and matching the request, 1 is free from "
         "2030-01-01 13:00 to 2030-01-01 15:00"
     )
 
@@ -373,7 +373,7 @@ def test_host_allocate_counts_only_reservable_hosts(database):
     reservation_id, _ = make_reservation()
     with pytest.raises(exceptions.NotEnoughResourcesAvailable) as info:
         allocate(reservation_id, T0, T0 + hours(1))
-    assert "0 reservable host(s) match" in info.value.message
+    assert "no reservable host matches" in info.value.message
 
 
 # Allocations ----------------------------------------------------------------
