@@ -237,7 +237,8 @@ def lease_create(values, reservations=(), events=()):
         for reservation in reservations
     ]
     with writer() as session:
-        _check_name_free(session, lease["project_id"], lease["name"])
+        # The (project, name) unique constraint says whether the name is
+        # free: no look-up first.  Nothing else of a new lease can clash.
         try:
             session.execute(sa.insert(_LEASES), [lease])
         except sa_exc.IntegrityError:
