@@ -14,7 +14,6 @@ Two kinds of figures:
 Who may read it is ``[api] metrics_access``.
 """
 
-import datetime
 import time
 
 import flask
@@ -24,7 +23,7 @@ from oslo_log import log as logging
 from prometheus_client import core
 from werkzeug import exceptions as http_exceptions
 
-from climate import states
+from climate import clock, states
 from climate.api import auth
 from climate.api import healthcheck as healthcheck_api
 from climate.db import operations
@@ -144,7 +143,7 @@ class DatabaseCollector:
             counts = operations.event_counts_by_type_and_status()
             for (kind, status), count in sorted(counts.items()):
                 events.add_metric([kind, status], count)
-            now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+            now = clock.now()
             oldest = operations.event_oldest_due_time(now)
             lag.add_metric(
                 [], (now - oldest).total_seconds() if oldest else 0.0
