@@ -299,9 +299,17 @@ def test_an_unknown_policy_is_refused(driver):
 # Through the physical:host plugin -----------------------------------------
 
 
+class _NoPreparation:
+    """The plugin's preparer, for hosts no image was loaded on."""
+
+    def handed_over(self, reservation):
+        pass
+
+
 class _Plugin(host_plugin.PhysicalHostPlugin):
     def __init__(self, driver):
         self._driver = driver
+        self.preparer = _NoPreparation()
 
 
 def test_a_failed_start_leaves_no_host_half_moved(driver, fake, monkeypatch):

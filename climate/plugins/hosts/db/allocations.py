@@ -43,6 +43,7 @@ def host_allocate(
     trees,
     exclude=(),
     ignore_reservation=None,
+    where=None,
 ):
     """Allocate between ``count_min`` and ``count_max`` free matching hosts.
 
@@ -63,6 +64,8 @@ def host_allocate(
     :param exclude: host ids not to choose (already held).
     :param ignore_reservation: allocations of this reservation do not
         count as busy (an update moving its own window).
+    :param where: a further SQL condition on the host (who may reserve
+        it).
     :returns: the ids of the allocated hosts.
     :raises NotEnoughResourcesAvailable: fewer than ``count_min`` hosts.
     """
@@ -70,7 +73,9 @@ def host_allocate(
         return []
     with engine.writer() as session:
         condition = sa.and_(
-            H.reservable.is_(True), *(compile_query(t) for t in trees)
+            H.reservable.is_(True),
+            *(compile_query(t) for t in trees),
+            *([] if where is None else [where]),
         )
         locking = session.bind.dialect.name != "sqlite"
         free = sa.not_(_busy(start, end, ignore_reservation))
