@@ -147,10 +147,14 @@ ssh_opts = [
     ),
     cfg.StrOpt(
         "login_check_command",
-        default="last --since @{since} {tenant_user} | grep -q ' pts/'",
-        help="Command that exits 0 if the tenant logged in since {since} "
-        "(seconds since the epoch), and non-zero if not.  The default "
-        "reads wtmp, where sshd records interactive logins.",
+        default="TZ=UTC last --since '{since_utc}' {tenant_user} "
+        "| grep -q ' pts/'",
+        help="Command that exits 0 if the tenant logged in since the "
+        "lease began ({since_utc}: 'YYYY-MM-DD HH:MM:SS' in UTC; {since}: "
+        "seconds since the epoch), 1 if not; anything else means Climate "
+        "cannot tell (and reloads).  The default reads wtmp, where sshd "
+        "records interactive (terminal) logins; Climate's own commands "
+        "open none.",
     ),
     cfg.StrOpt(
         "sanitize_command",

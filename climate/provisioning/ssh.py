@@ -7,6 +7,7 @@ checks pass; logins and sanitizing are remote commands.
 ``login_check_command`` (exit 0: the tenant logged in since the lease
 began; 1: not), and ``sanitize`` runs ``sanitize_command``.  The commands
 are templates: ``{since}`` is the lease's start in seconds since the epoch,
+``{since_utc}`` the same as ``YYYY-MM-DD HH:MM:SS`` in UTC, and
 ``{tenant_user}`` is ``[ssh] tenant_user``.  A host's address may carry a
 port (``192.0.2.7:2222``); otherwise ``[ssh] port`` is used.
 """
@@ -74,6 +75,7 @@ class SSHModule(base.OSModule):
     def logged_in(self, host, since):
         command = CONF.ssh.login_check_command.format(
             since=calendar.timegm(since.utctimetuple()),
+            since_utc=since.strftime("%Y-%m-%d %H:%M:%S"),
             tenant_user=CONF.ssh.tenant_user,
         )
         try:
