@@ -72,12 +72,14 @@ class Image:
     :param reference: what the driver loads (an Ironic ``image_source``
         URL, ...).
     :param default_load_time: the operator's guess, in seconds.
+    :param checksum: the image's checksum, for drivers that check one.
     """
 
     id: str
     name: str
     reference: str
     default_load_time: int
+    checksum: str | None = None
 
 
 def timeout(base, attempt):

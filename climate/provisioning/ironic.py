@@ -1,7 +1,8 @@
 """The ``ironic`` provisioning driver: bare metal through the Bare Metal API.
 
 A host is an Ironic node, named by its name or UUID.  A load sets the
-node's ``instance_info.image_source`` to the image's reference and asks
+node's ``instance_info.image_source`` to the image's reference (and
+``image_checksum`` to its checksum, when it has one) and asks
 for the provision state ``active`` (``rebuild`` when the node is active
 already, which reloads it), then follows the node until it is active
 (ready) or ``deploy failed`` (retry).  A node Ironic does not know, or
@@ -156,9 +157,14 @@ class IronicDriver(base.ProvisioningDriver):
             json=[
                 {
                     "op": "add",
-                    "path": "/instance_info/image_source",
-                    "value": image.reference,
+                    "path": f"/instance_info/{key}",
+                    "value": value,
                 }
+                for key, value in (
+                    ("image_source", image.reference),
+                    ("image_checksum", image.checksum),
+                )
+                if value
             ],
         )
         if status >= 400:

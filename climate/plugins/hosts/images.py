@@ -56,15 +56,23 @@ class ImageManager:
     # Images -----------------------------------------------------------------
 
     def create_image(self, values):
-        """Register an image: ``name``, ``reference``,
-        ``default_load_time`` (seconds); return it."""
+        """Register an image: ``name``, ``reference``, ``checksum``
+        (optional), ``default_load_time`` (seconds); return it."""
         unknown = sorted(
-            set(values) - {"name", "reference", "default_load_time"}
+            set(values)
+            - {"name", "reference", "checksum", "default_load_time"}
         )
         if unknown:
             raise exceptions.InvalidInput(
                 reason=f"unknown image field(s) {', '.join(unknown)}; "
-                "allowed: name, reference, default_load_time"
+                "allowed: name, reference, checksum, default_load_time"
+            )
+        checksum = values.get("checksum")
+        if checksum is not None and (
+            not isinstance(checksum, str) or not 0 < len(checksum) <= 255
+        ):
+            raise exceptions.InvalidInput(
+                reason="checksum must be a string of at most 255 characters"
             )
         name = values.get("name")
         if (
@@ -96,6 +104,7 @@ class ImageManager:
             {
                 "name": name.strip(),
                 "reference": reference.strip(),
+                "checksum": checksum,
                 "default_load_time": load_time,
             }
         )

@@ -144,7 +144,8 @@ class Image(models.TimestampMixin, models.Base):
     """An image hosts can be loaded with, managed by the operator.
 
     ``reference`` is what the provisioning driver loads (an Ironic
-    ``image_source`` URL, ...); ``default_load_time`` (seconds) is the
+    ``image_source`` URL, ...), ``checksum`` the image's checksum if the
+    driver checks one; ``default_load_time`` (seconds) is the
     operator's guess, used until loads teach better.
     """
 
@@ -155,6 +156,7 @@ class Image(models.TimestampMixin, models.Base):
     )
     name: Mapped[str] = mapped_column(String(255), unique=True)
     reference: Mapped[str] = mapped_column(Text)
+    checksum: Mapped[str | None] = mapped_column(String(255))
     default_load_time: Mapped[int] = mapped_column(Integer)
 
 

@@ -124,6 +124,7 @@ def as_image(row):
         name=row["name"],
         reference=row["reference"],
         default_load_time=row["default_load_time"],
+        checksum=row.get("checksum"),
     )
 
 
@@ -392,15 +393,20 @@ class Preparer:
 
     def _swap(self, lease, reservation, image, host_id, failed_at, exclude):
         """Give the reservation another host instead of ``host_id`` if one
-        is free and can be ready by the start; return its id or None."""
+        is free and can be ready in time; return its id or None.
+
+        In time is by the start; for a lease granted too close to its
+        start for its image to be ready then, by the time it was expected
+        ready, with a margin.
+        """
         host_db.host_allocations_delete(reservation["id"], [host_id])
         host_db.loads_unplan(reservation["id"], [host_id])
-        default = {"driver": None}
-        seconds = estimates.estimate(image, driver_name(default))
-        if (
-            failed_at + datetime.timedelta(seconds=seconds)
-            > lease["start_date"]
-        ):
+        seconds = estimates.estimate(image, CONF.provisioning.default_driver)
+        deadline = lease["start_date"]
+        expected = reservation.get("ready_at")
+        if expected is not None and expected > deadline:
+            deadline = expected + datetime.timedelta(seconds=margin(seconds))
+        if failed_at + datetime.timedelta(seconds=seconds) > deadline:
             return None
         replacement = self._replace(lease, reservation, exclude)
         if replacement is not None:

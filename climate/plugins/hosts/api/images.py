@@ -35,6 +35,7 @@ def view(image, estimates=None):
         "id": image["id"],
         "name": image["name"],
         "reference": image["reference"],
+        "checksum": image["checksum"],
         "default_load_time": image["default_load_time"],
     }
     if estimates is not None:
@@ -63,7 +64,12 @@ def list_images():
 def create_image():
     auth.authorize("climate:images:post")
     values = body.json_object(
-        {"name": str, "reference": str, "default_load_time": int},
+        {
+            "name": str,
+            "reference": str,
+            "checksum": str,
+            "default_load_time": int,
+        },
         envelope="image",
     )
     image = _manager().create_image(flask.g.context, values)

@@ -21,6 +21,7 @@ def upgrade():
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("name", sa.String(length=255), nullable=False),
         sa.Column("reference", sa.Text(), nullable=False),
+        sa.Column("checksum", sa.String(length=255), nullable=True),
         sa.Column("default_load_time", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=True),
