@@ -167,7 +167,9 @@ class HostProvisioning(models.Base):
     configured defaults); ``address`` is where users reach it, read again
     after each load; ``clean`` says the host carries ``current_image_id``
     as loaded, or only sanitized since, so a lease wanting that image
-    needs no load.  ``projects`` restricts who may reserve it (comma
+    needs no load; ``ready_at`` is when its last load or sanitize ended
+    (a simulated lab's may end after the call returned).  ``projects``
+    restricts who may reserve it (comma
     separated project ids; empty: anyone).
     """
 
@@ -185,6 +187,7 @@ class HostProvisioning(models.Base):
         String(36), ForeignKey("images.id", ondelete="SET NULL")
     )
     clean: Mapped[bool] = mapped_column(Boolean, default=False)
+    ready_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
     projects: Mapped[str] = mapped_column(Text, default="")
 
 

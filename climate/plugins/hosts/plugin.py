@@ -259,6 +259,7 @@ class PhysicalHostPlugin(base.ResourcePlugin):
             self._plan(lease, planned, image_fields)
 
     def release(self, lease, reservation):
+        host_db.loads_unplan(reservation["id"])
         host_db.host_allocations_delete(reservation["id"])
 
     # Hand-over (event loop, outside transactions) ---------------------------

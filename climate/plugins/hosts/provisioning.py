@@ -128,7 +128,7 @@ def as_image(row):
     )
 
 
-def _as_host(row):
+def as_host(row):
     return provisioning.Host(name=row["name"], address=row["address"])
 
 
@@ -249,7 +249,7 @@ class Preparer:
             held, lambda h: self._prepare_host(reservation, image, h)
         )
         failed = {h: r for h, r in results.items() if r[0] != "ready"}
-        ready = [r[1] for r in results.values() if r[0] == "ready"]
+        ready = {h: r[1] for h, r in results.items() if r[0] == "ready"}
         swapped = 0
         exclude = set(held)
         while failed:
@@ -258,25 +258,51 @@ class Preparer:
                 lease, reservation, image, host_id, failed_at, exclude
             )
             if replacement is None:
-                self._missing(lease, reservation, host_id, reason)
+                self._missing(lease, reservation, [host_id], reason)
                 continue
             swapped += 1
             exclude.add(replacement)
             outcome = self._prepare_host(reservation, image, replacement)
             if outcome[0] == "ready":
-                ready.append(outcome[1])
+                ready[replacement] = outcome[1]
             else:
                 failed[replacement] = outcome
+        deadline = self._deadline(lease, reservation, image)
+        late = sorted(h for h, at in ready.items() if at > deadline)
+        if late:
+            self._missing(
+                lease,
+                reservation,
+                late,
+                f"ready only at {max(ready.values()):%Y-%m-%d %H:%M:%S}, "
+                "after the start",
+            )
         host_db.reservation_image_set(
-            reservation["id"], {"ready_at": max(ready) if ready else None}
+            reservation["id"],
+            {"ready_at": max(ready.values()) if ready else None},
         )
         LOG.info(
-            "reservation %s: %d host(s) prepared with image %s, %d swapped",
+            "reservation %s: %d host(s) prepared with image %s, %d swapped, "
+            "%d late",
             reservation["id"],
             len(ready),
             image.name,
             swapped,
+            len(late),
         )
+
+    def _deadline(self, lease, reservation, image):
+        """When the hosts are due: the start; for a lease granted too close
+        to its start for its image to be ready then, the time it was
+        expected ready, with a margin."""
+        deadline = lease["start_date"]
+        expected = reservation.get("ready_at")
+        if expected is not None and expected > deadline:
+            seconds = estimates.estimate(
+                image, CONF.provisioning.default_driver
+            )
+            deadline = expected + datetime.timedelta(seconds=margin(seconds))
+        return deadline
 
     def _run_all(self, host_ids, work):
         if len(host_ids) <= 1:
@@ -301,8 +327,11 @@ class Preparer:
         os_module = provisioning.os_module(os_module_name(host))
         if host["current_image_id"] == image.id and host["clean"]:
             # The host carries the image and was only sanitized since.
-            began = clock.now()
-            post = os_module.post_load(_as_host(host), image, 1)
+            post = os_module.post_load(as_host(host), image, 1)
+            finished = max(
+                post.finished_at or clock.now(),
+                host["ready_at"] or clock.now(),
+            )
             if post.ready:
                 host_db.load_record(
                     {
@@ -314,12 +343,12 @@ class Preparer:
                         "attempt": 0,
                         "status": "skipped",
                         "reason": "carries the image, sanitized since",
-                        "started_at": began,
-                        "finished_at": post.finished_at or clock.now(),
+                        "started_at": finished,
+                        "finished_at": finished,
                         "duration": post.duration,
                     }
                 )
-                return ("ready", post.finished_at or clock.now())
+                return ("ready", finished)
         outcome, ready_at = self._load(
             reservation, image, host, "prepare", reservation_id
         )
@@ -344,15 +373,17 @@ class Preparer:
             )
             began = clock.now()
             with provisioning.load_slots(driver.name):
-                outcome = driver.load(_as_host(host), image, attempt)
+                outcome = driver.load(as_host(host), image, attempt)
             finished = outcome.finished_at or clock.now()
             duration = outcome.duration
+            # When the load really began: a simulated lab may queue it.
+            began = max(began, finished - datetime.timedelta(seconds=duration))
             if outcome.ready:
-                host["address"] = driver.address(_as_host(host))
+                host["address"] = driver.address(as_host(host))
                 host_db.host_provisioning_set(
                     host_id, {"address": host["address"]}
                 )
-                post = os_module.post_load(_as_host(host), image, attempt)
+                post = os_module.post_load(as_host(host), image, attempt)
                 duration += post.duration
                 finished = max(finished, post.finished_at or finished)
                 if not post.ready:
@@ -374,7 +405,12 @@ class Preparer:
             )
             if outcome.ready:
                 host_db.host_provisioning_set(
-                    host_id, {"clean": True, "current_image_id": image.id}
+                    host_id,
+                    {
+                        "clean": True,
+                        "current_image_id": image.id,
+                        "ready_at": finished,
+                    },
                 )
                 return outcome, finished
             LOG.warning(
@@ -402,10 +438,7 @@ class Preparer:
         host_db.host_allocations_delete(reservation["id"], [host_id])
         host_db.loads_unplan(reservation["id"], [host_id])
         seconds = estimates.estimate(image, CONF.provisioning.default_driver)
-        deadline = lease["start_date"]
-        expected = reservation.get("ready_at")
-        if expected is not None and expected > deadline:
-            deadline = expected + datetime.timedelta(seconds=margin(seconds))
+        deadline = self._deadline(lease, reservation, image)
         if failed_at + datetime.timedelta(seconds=seconds) > deadline:
             return None
         replacement = self._replace(lease, reservation, exclude)
@@ -418,19 +451,22 @@ class Preparer:
             )
         return replacement
 
-    def _missing(self, lease, reservation, host_id, reason):
-        name = host_db.host_provisioning_get([host_id])[host_id]["name"]
+    def _missing(self, lease, reservation, host_ids, reason):
+        names = sorted(
+            h["name"] for h in host_db.host_provisioning_get(host_ids).values()
+        )
         db_api.reservation_update(
             reservation["id"], {"missing_resources": True}
         )
         LOG.warning(
-            "reservation %s of lease %s is missing host %s: %s",
+            "reservation %s of lease %s is missing host(s) %s at its start: "
+            "%s",
             reservation["id"],
             lease["id"],
-            name,
+            ", ".join(names),
             reason,
         )
-        notices.missing_resources(lease, reservation, [name], reason)
+        notices.missing_resources(lease, reservation, names, reason)
 
     # Hand-over --------------------------------------------------------------
 
@@ -445,6 +481,9 @@ class Preparer:
 
     def reclaim(self, lease, reservation):
         """Sanitize each host its user never used, reload the others.
+
+        A host whose sanitize fails is reloaded; one whose reload fails is
+        left without an image, to be loaded before its next lease.
         Idempotent: hosts reclaimed for this reservation are left alone."""
         image_id = reservation.get("image_id")
         if image_id is None:
@@ -466,13 +505,17 @@ class Preparer:
         )
         failed = [h for h, ok in results.items() if not ok]
         if failed:
-            raise exceptions.ProvisioningUnavailable(
-                driver="(reclaim)",
-                reason=f"{len(failed)} host(s) could not be reclaimed; "
-                "the stage is retried",
+            # Left without an image (clean is False): the next lease's
+            # preparation loads them, or swaps them if they stay broken.
+            LOG.warning(
+                "reservation %s: %d host(s) could not be reloaded after "
+                "the end; they will be loaded before their next lease",
+                reservation["id"],
+                len(failed),
             )
 
     def _reclaim_host(self, lease, reservation, image, host_id):
+        host_db.loads_unplan(reservation["id"], [host_id])
         host = host_db.host_provisioning_get([host_id])[host_id]
         used = self.used(lease, host)
         record = {
@@ -484,7 +527,7 @@ class Preparer:
         if used is False:
             began = clock.now()
             os_module = provisioning.os_module(os_module_name(host))
-            outcome = os_module.sanitize(_as_host(host))
+            outcome = os_module.sanitize(as_host(host))
             host_db.load_record(
                 {
                     **record,
@@ -499,7 +542,15 @@ class Preparer:
             )
             if outcome.ready:
                 host_db.host_provisioning_set(
-                    host_id, {"clean": True, "current_image_id": image.id}
+                    host_id,
+                    {
+                        "clean": True,
+                        "current_image_id": image.id,
+                        "ready_at": max(
+                            outcome.finished_at or clock.now(),
+                            host["ready_at"] or clock.now(),
+                        ),
+                    },
                 )
                 LOG.info("host %s sanitized, image kept", host["name"])
                 return True
@@ -533,9 +584,7 @@ class Preparer:
         driver for servers created on the host during the lease."""
         answers = []
         os_module = provisioning.os_module(os_module_name(host))
-        answers.append(
-            os_module.logged_in(_as_host(host), lease["start_date"])
-        )
+        answers.append(os_module.logged_in(as_host(host), lease["start_date"]))
         answers.append(
             self._compute.servers_since(host["name"], lease["start_date"])
         )
@@ -643,6 +692,24 @@ class Admission:
                 }
                 for host_id, slot in zip(host_ids, slots, strict=True)
             )
+            if fields["reclaim_for"]:
+                # A reload after the end takes a lane too, if the user
+                # used the host: planned, so preparations avoid it.
+                reclaim_at = lease["end_date"] + datetime.timedelta(
+                    seconds=RECLAIM_DELAY
+                )
+                rows.extend(
+                    {
+                        "reservation_id": reservation_id,
+                        "computehost_id": host_id,
+                        "image_id": image.id,
+                        "driver": driver,
+                        "kind": "reload",
+                        "planned_at": reclaim_at,
+                        "expected": seconds,
+                    }
+                    for host_id in host_ids
+                )
         host_db.loads_plan(rows)
         lead = max(lead, fields["prepare_lead"])
         host_db.reservation_image_set(

@@ -25,6 +25,7 @@ _UNPROVISIONED = {
     "address": None,
     "current_image_id": None,
     "clean": False,
+    "ready_at": None,
     "projects": "",
 }
 

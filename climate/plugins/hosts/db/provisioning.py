@@ -99,6 +99,7 @@ _HOST_DEFAULTS = {
     "address": None,
     "current_image_id": None,
     "clean": False,
+    "ready_at": None,
     "projects": "",
 }
 
@@ -316,10 +317,13 @@ def load_record(values):
         return row.id
 
 
-def loads_of(reservation_id, kind=None):
-    """The load rows of a reservation, oldest first."""
+def loads_of(reservation_id, kind=None, planned=False):
+    """The loads of a reservation that ran (and with ``planned``, those
+    planned), oldest first."""
     with engine.reader() as session:
         query = sa.select(HL).where(HL.reservation_id == reservation_id)
+        if not planned:
+            query = query.where(HL.status != "planned")
         if kind is not None:
             query = query.where(HL.kind == kind)
         return [_row(r) for r in session.scalars(query.order_by(HL.id))]

@@ -124,7 +124,9 @@ def test_staggered_loads_start_earlier_in_waves(
         add_host(f"n{index}")
     lease = reserve(image="ubuntu", count=5)
     rid = lease["reservations"][0]["id"]
-    planned = sorted(r["planned_at"] for r in host_db.loads_of(rid, "prepare"))
+    planned = sorted(
+        r["planned_at"] for r in host_db.loads_of(rid, "prepare", planned=True)
+    )
     ten = 10 * MINUTE
     latest = START - 5 * MINUTE - ten
     assert planned == [
@@ -142,7 +144,9 @@ def test_staggered_loads_start_earlier_in_waves(
     second = reserve("second", image="ubuntu", count=2)
     slots = sorted(
         r["planned_at"]
-        for r in host_db.loads_of(second["reservations"][0]["id"], "prepare")
+        for r in host_db.loads_of(
+            second["reservations"][0]["id"], "prepare", planned=True
+        )
     )
     assert slots == [latest - 3 * ten, latest - 2 * ten]
 
@@ -229,7 +233,9 @@ def test_a_lease_starting_now_is_granted_and_says_when_it_is_ready(
     fields = _fields(lease["id"])
     start = db_api.lease_get(lease["id"])["start_date"]
     assert fields["ready_at"] > start
-    assert fields["ready_at"] - start <= 10 * MINUTE + SECOND
+    # Its preparation ran at once (the lease manager runs what is due):
+    # the simulated 600 s load began within moments of the start.
+    assert fields["ready_at"] - start <= 11 * MINUTE
 
 
 def test_sanitized_hosts_skip_the_next_load(

@@ -53,6 +53,7 @@ def upgrade():
         sa.Column("address", sa.String(length=255), nullable=True),
         sa.Column("current_image_id", sa.String(length=36), nullable=True),
         sa.Column("clean", sa.Boolean(), nullable=False),
+        sa.Column("ready_at", sa.DateTime(), nullable=True),
         sa.Column("projects", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["computehost_id"],
