@@ -397,3 +397,51 @@ def test_a_host_restricted_to_projects_goes_to_those_only(add_host, reserve):
     with pytest.raises(exceptions.NotEnoughResourcesAvailable):
         reserve(project_id="p1")
     assert reserve("mine", project_id="p2")
+
+
+# Updates ---------------------------------------------------------------
+
+
+def test_moving_a_lease_moves_its_preparation(
+    add_host, reserve, update, image
+):
+    add_host("n1")
+    add_host("n2")
+    lease = reserve(image="ubuntu")
+    later = START + datetime.timedelta(days=1)
+    update(
+        lease,
+        start_date=later.strftime("%Y-%m-%d %H:%M"),
+        end_date=(END + datetime.timedelta(days=1)).strftime("%Y-%m-%d %H:%M"),
+    )
+    assert _events(lease["id"])["prepare_hosts"]["time"] == later - 15 * MINUTE
+    update(lease, reservation={"max": 2, "min": 2})
+    rid = lease["reservations"][0]["id"]
+    planned = host_db.loads_of(rid, "prepare", planned=True)
+    assert len(planned) == 2
+    assert {a["start_date"] for a in host_db.host_allocations_of(rid)} == {
+        later - 15 * MINUTE
+    }
+
+
+def test_an_image_can_be_added_or_changed_until_the_preparation(
+    add_host, reserve, update, image, plugin, run_at
+):
+    add_host("n1")
+    plugin.images.create_image(
+        {
+            "name": "big",
+            "reference": "http://images/big",
+            "default_load_time": 3600,
+        }
+    )
+    lease = reserve()
+    assert "prepare_hosts" not in _events(lease["id"])
+    update(lease, reservation={"image": "ubuntu"})
+    assert _events(lease["id"])["prepare_hosts"]["time"] == START - 15 * MINUTE
+    update(lease, reservation={"image": "big"})
+    # 3600 s and a quarter of it as the margin.
+    assert _events(lease["id"])["prepare_hosts"]["time"] == START - 75 * MINUTE
+    run_at(START - 75 * MINUTE)
+    with pytest.raises(exceptions.InvalidState):
+        update(lease, reservation={"image": "ubuntu"})
