@@ -140,8 +140,9 @@ class Planner:
     transaction."""
 
     def lead(self, lease, image, driver, count, now):
-        """``(prepare_lead seconds, expected ready time, slots)`` of
-        ``count`` loads of ``image`` by ``driver`` for ``lease``.
+        """``(prepare_lead seconds, expected ready time, [slot start],
+        estimate seconds)`` of ``count`` loads of ``image`` by ``driver``
+        for ``lease``.
 
         Loads are placed as late as possible before ``start - margin``
         while fewer than ``max_concurrent_loads`` planned loads of the
@@ -227,8 +228,11 @@ class Preparer:
     # Seams ------------------------------------------------------------------
 
     def before_load(self, lease, reservation, host):
-        """Called before each load of a host; power management will switch
-        the host on here.  Default: nothing."""
+        """Called before each load of a host (``host``: its provisioning
+        row, with ``name`` and ``computehost_id``), outside any
+        transaction; power management will switch the host on here (an
+        exception fails the stage's attempt, which is retried).  Default:
+        nothing."""
         return None
 
     # Prepare ----------------------------------------------------------------
@@ -246,7 +250,7 @@ class Preparer:
             for a in host_db.host_allocations_of(reservation["id"])
         ]
         results = self._run_all(
-            held, lambda h: self._prepare_host(reservation, image, h)
+            held, lambda h: self._prepare_host(lease, reservation, image, h)
         )
         failed = {h: r for h, r in results.items() if r[0] != "ready"}
         ready = {h: r[1] for h, r in results.items() if r[0] == "ready"}
@@ -262,7 +266,9 @@ class Preparer:
                 continue
             swapped += 1
             exclude.add(replacement)
-            outcome = self._prepare_host(reservation, image, replacement)
+            outcome = self._prepare_host(
+                lease, reservation, image, replacement
+            )
             if outcome[0] == "ready":
                 ready[replacement] = outcome[1]
             else:
@@ -314,7 +320,7 @@ class Preparer:
             futures = {h: pool.submit(work, h) for h in host_ids}
             return {h: f.result() for h, f in futures.items()}
 
-    def _prepare_host(self, reservation, image, host_id):
+    def _prepare_host(self, lease, reservation, image, host_id):
         """``("ready", ready_at)`` or ``("failed", reason, when)``."""
         host = host_db.host_provisioning_get([host_id])[host_id]
         reservation_id = reservation["id"]
@@ -350,13 +356,13 @@ class Preparer:
                 )
                 return ("ready", finished)
         outcome, ready_at = self._load(
-            reservation, image, host, "prepare", reservation_id
+            lease, reservation, image, host, "prepare"
         )
         if outcome.ready:
             return ("ready", ready_at)
         return ("failed", outcome.reason, outcome.finished_at or clock.now())
 
-    def _load(self, reservation, image, host, kind, reservation_id):
+    def _load(self, lease, reservation, image, host, kind):
         """Load and post-load a host, attempt after attempt.
 
         :returns: ``(last outcome, ready time or None)``.
@@ -364,10 +370,11 @@ class Preparer:
         driver = provisioning.driver(driver_name(host))
         os_module = provisioning.os_module(os_module_name(host))
         host_id = host["computehost_id"]
+        reservation_id = reservation["id"]
         attempts = _options().max_load_attempts
         outcome = None
         for attempt in range(1, attempts + 1):
-            self.before_load(None, reservation, host)
+            self.before_load(lease, reservation, host)
             host_db.host_provisioning_set(
                 host_id, {"clean": False, "current_image_id": None}
             )
@@ -573,9 +580,7 @@ class Preparer:
                 }
             )
             return True
-        outcome, _ = self._load(
-            reservation, image, host, "reload", reservation["id"]
-        )
+        outcome, _ = self._load(lease, reservation, image, host, "reload")
         return outcome.ready
 
     def used(self, lease, host):
