@@ -218,7 +218,7 @@ class ImageManager:
         )
         hosts = len(fields.get("hosts", []))
         warning = ""
-        ready_at = fields.get("ready_at")
+        ready_at = fields.get("expected_at")
         if hosts and ready_at is not None and ready_at > slot["start_date"]:
             warning = (
                 f"the slot begins too soon for its {hosts} machine(s) to be "

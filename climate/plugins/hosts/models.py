@@ -196,7 +196,9 @@ class ReservationImage(models.Base):
 
     ``prepare_lead`` (seconds before the start) is when the prepare stage
     falls, queue included; ``reclaim_for`` (seconds after the end) how
-    long the reclaim stage is expected to hold the hosts; ``ready_at``
+    long the reclaim stage is expected to hold the hosts; ``expected_at``
+    when admission expected the hosts ready (after the start for a lease
+    granted too close to it); ``ready_at``
     when the hosts are expected (then known) to be ready.
     """
 
@@ -213,6 +215,7 @@ class ReservationImage(models.Base):
     )
     prepare_lead: Mapped[int] = mapped_column(Integer)
     reclaim_for: Mapped[int] = mapped_column(Integer)
+    expected_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
     ready_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
 
 

@@ -90,7 +90,10 @@ class PhysicalHostPlugin(base.ResourcePlugin):
         with their addresses."""
         out = {f: fields[f] for f in cls.VIEW_FIELDS if f in fields}
         if "ready_at" in out:
-            out["ready_at"] = dates.format_date(out["ready_at"])
+            # Expected until the preparation ran, then as it went.
+            out["ready_at"] = dates.format_date(
+                out["ready_at"] or fields.get("expected_at")
+            )
         if "hosts" in out:
             out["hosts"] = [
                 {**h, "ready_at": dates.format_date(h["ready_at"])}
@@ -196,7 +199,13 @@ class PhysicalHostPlugin(base.ResourcePlugin):
                     reason=f"reservation {reservation['id']} is prepared "
                     "already; its image can no longer change"
                 )
-            keys = ("image_id", "block_id", "prepare_lead", "reclaim_for")
+            keys = (
+                "image_id",
+                "block_id",
+                "prepare_lead",
+                "reclaim_for",
+                "expected_at",
+            )
             current = {k: reservation.get(k) for k in keys}
             current["block_id"] = reservation.get("block")
             return current if reservation.get("image_id") else {}, False

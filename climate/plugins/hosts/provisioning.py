@@ -188,22 +188,42 @@ def _overlapping(busy, begin, end):
     return [(b, e) for b, e in busy if b < end and e > begin]
 
 
+def _peak(found, begin, end):
+    """The most loads of ``found`` running at one moment of ``[begin,
+    end)``."""
+    moments = sorted(
+        [(max(b, begin), 1) for b, _ in found]
+        + [(min(e, end), -1) for _, e in found]
+    )
+    running = peak = 0
+    for _, step in moments:
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
 def _latest_slot(busy, deadline, duration, lanes):
+    """The latest start, ending by ``deadline``, at which a lane is free
+    for the whole load."""
     end = deadline
     for _ in range(len(busy) + 1):
         found = _overlapping(busy, end - duration, end)
-        if len(found) < lanes:
+        if _peak(found, end - duration, end) < lanes:
             return end - duration
+        # Move before the latest load that begins in the window.
         end = max(b for b, _ in found)
     return end - duration
 
 
 def _earliest_slot(busy, now, duration, lanes):
+    """The earliest start from ``now`` with a lane free for the whole
+    load."""
     begin = now
     for _ in range(len(busy) + 1):
         found = _overlapping(busy, begin, begin + duration)
-        if len(found) < lanes:
+        if _peak(found, begin, begin + duration) < lanes:
             return begin
+        # Move past the first load that ends in the window.
         begin = min(e for _, e in found)
     return begin
 
@@ -302,7 +322,7 @@ class Preparer:
         to its start for its image to be ready then, the time it was
         expected ready, with a margin."""
         deadline = lease["start_date"]
-        expected = reservation.get("ready_at")
+        expected = reservation.get("expected_at")
         if expected is not None and expected > deadline:
             seconds = estimates.estimate(
                 image, CONF.provisioning.default_driver
@@ -648,7 +668,7 @@ class Admission:
             "block_id": block_id,
             "prepare_lead": lead,
             "reclaim_for": self._planner.reclaim_for(as_image(image), driver),
-            "ready_at": ready,
+            "expected_at": ready,
         }
 
     def where(self, lease, fields):
@@ -724,7 +744,8 @@ class Admission:
                 "block_id": fields.get("block_id"),
                 "prepare_lead": lead,
                 "reclaim_for": fields["reclaim_for"],
-                "ready_at": ready_at or fields.get("ready_at"),
+                "expected_at": ready_at or fields.get("expected_at"),
+                "ready_at": None,
             },
         )
         return lead

@@ -73,7 +73,7 @@ def test_an_image_adds_a_prepare_stage_before_the_start(
     assert allocation["end_date"] == END + SECOND + 15 * MINUTE
     fields = _fields(lease["id"])
     assert fields["image"] == "ubuntu"
-    assert fields["ready_at"] == START - 5 * MINUTE
+    assert fields["expected_at"] == START - 5 * MINUTE
     assert [h["name"] for h in fields["hosts"]] == ["n1"]
 
 

@@ -155,6 +155,7 @@ def upgrade():
         sa.Column("block_id", sa.String(length=36), nullable=True),
         sa.Column("prepare_lead", sa.Integer(), nullable=False),
         sa.Column("reclaim_for", sa.Integer(), nullable=False),
+        sa.Column("expected_at", sa.DateTime(), nullable=True),
         sa.Column("ready_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["block_id"],
