@@ -121,6 +121,17 @@ def test_its_fields_show_on_the_lease_through_its_view(example_api, config):
     listed = example_api.get("/v1/leases").json["leases"]
     assert [r["size"] for r in listed[0]["reservations"]] == [5]
 
+    # It starts "now": on a busy machine its start may still be running
+    # (the lease is STARTING, and a change is a 409 LeaseBusy).
+    helpers.wait_for(
+        lambda: (
+            example_api.get(f"/v1/leases/{created['id']}").json["lease"][
+                "status"
+            ]
+            == "ACTIVE"
+        ),
+        message="lease ACTIVE",
+    )
     updated = example_api.put(
         f"/v1/leases/{created['id']}",
         json={
