@@ -90,8 +90,9 @@ class SimulatedDriver(base.ProvisioningDriver):
             self._host_free[host.name] = finished
         if options.time_scale > 0:
             time.sleep((finished - now).total_seconds() * options.time_scale)
-        LOG.debug(
-            "simulated load of %s on %s (attempt %d): %s in %.0f s",
+        LOG.info(
+            "simulated load of %s on %s (attempt %d): %s in %.0f simulated "
+            "s; nothing was loaded",
             image.name,
             host.name,
             attempt,

@@ -212,3 +212,18 @@ def test_a_host_its_user_logged_in_to_is_reloaded(lab, sshd):
     run_at(end + datetime.timedelta(seconds=1))
     assert _kinds(lease) == [("prepare", "ready"), ("reload", "ready")]
     assert db_api.lease_get(lease["id"])["status"] == "TERMINATED"
+
+
+def test_a_failed_sanitize_falls_back_to_a_reload(lab, sshd, ssh_config):
+    plugin, lease_manager, run_at = lab
+    ssh_config.config(sanitize_command="exit 3", group="ssh")
+    lease = _lease(lease_manager, "unsanitizable")
+    run_at(dates.utcnow())
+    end = db_api.lease_get(lease["id"])["end_date"]
+    run_at(end)
+    run_at(end + datetime.timedelta(seconds=1))
+    assert _kinds(lease) == [
+        ("prepare", "ready"),
+        ("sanitize", "fatal"),
+        ("reload", "ready"),
+    ]
