@@ -19,13 +19,13 @@ import pytest
 from bench import provisioning as bench
 
 
-def _lab(config, seed):
+def _lab(config, seed, hosts=16):
     def set_option(name, value, group):
         config.config(**{name: value}, group=group)
 
     return bench.Lab(
         set_option,
-        hosts=16,
+        hosts=hosts,
         noise=0.3,
         retry_rate=0.05,
         fatal_rate=0.02,
@@ -57,5 +57,6 @@ def test_a_day_of_leases_keeps_the_invariants(database, config):
 
 @pytest.mark.services
 def test_thousands_of_leases_keep_the_invariants(database, config):
-    report = _lab(config, seed=20311).replay(days=10, leases_per_day=200)
+    lab = _lab(config, seed=20311, hosts=32)
+    report = lab.replay(days=10, leases_per_day=200)
     _check(report, 2000)
