@@ -82,6 +82,28 @@ if [ "$wants_services" = 1 ]; then
     ensure_service MariaDB 3306 \
         start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
     ensure_service RabbitMQ 5672 rabbitmq-server -detached
+
+    # The provisioning tests stand a real sshd up for a host's OS
+    # (tests/services/ssh_server.py) and a real Ironic in an environment
+    # of its own (tests/services/ironic_server.py).
+    if [ ! -x /usr/sbin/sshd ]; then
+        if [ "$(id -u)" = 0 ]; then
+            log "installing openssh-server"
+            DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || true
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null ||
+                log "WARNING: openssh-server did not install; the ssh tests will fail"
+        else
+            log "WARNING: /usr/sbin/sshd is missing and only root can install openssh-server"
+        fi
+    fi
+    if ! .ironic-venv/bin/python -c 'import ironic' 2>/dev/null; then
+        log "installing Ironic into .ironic-venv"
+        [ -x .ironic-venv/bin/python ] ||
+            "$uv" venv --quiet --python "$python" .ironic-venv
+        VIRTUAL_ENV=$PWD/.ironic-venv "$uv" pip install --quiet \
+            -r tests/services/ironic-requirements.txt ||
+            log "WARNING: Ironic did not install; the Ironic tests will fail"
+    fi
 fi
 
 log "running the tests"

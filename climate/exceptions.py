@@ -70,6 +70,12 @@ class UnsupportedResourceType(Invalid):
     )
 
 
+class ProvisioningUnavailable(Invalid):
+    """A host's provisioning driver could not be reached."""
+
+    msg_fmt = "Provisioning driver %(driver)s cannot be reached: %(reason)s"
+
+
 class MalformedRequestBody(Invalid):
     msg_fmt = "Malformed request body: %(reason)s"
 
@@ -150,6 +156,14 @@ class HostPoolNotFound(NotFound):
     msg_fmt = "Host pool %(name)s could not be found"
 
 
+class ImageNotFound(NotFound):
+    msg_fmt = "Image %(id)s could not be found"
+
+
+class BlockNotFound(NotFound):
+    msg_fmt = "Block allocation %(id)s could not be found"
+
+
 class FeatureNotEnabled(NotFound):
     msg_fmt = "%(feature)s: %(reason)s"
 
@@ -186,6 +200,14 @@ class HostAlreadyExists(Conflict):
 
 class HostInUse(Conflict):
     msg_fmt = "%(reason)s"
+
+
+class ImageInUse(Conflict):
+    msg_fmt = "%(reason)s"
+
+
+class ImageAlreadyExists(Conflict):
+    msg_fmt = "An image named %(name)r already exists"
 
 
 class ConcurrentUpdate(Conflict):

@@ -20,7 +20,7 @@ from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import session as ks_session
 
 from climateclient import exceptions
-from climateclient.v1 import allocations, hosts, leases
+from climateclient.v1 import allocations, hosts, images, leases
 
 SERVICE_TYPE = "reservation"
 REQUEST_ID_HEADER = "X-OpenStack-Request-Id"
@@ -78,6 +78,8 @@ class Client:
         self.hosts = hosts.HostManager(self)
         self.host_properties = hosts.HostPropertyManager(self)
         self.allocations = allocations.AllocationManager(self)
+        self.images = images.ImageManager(self)
+        self.blocks = images.BlockManager(self)
 
     # The HTTP plumbing the managers share --------------------------------
 

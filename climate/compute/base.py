@@ -61,3 +61,13 @@ class ComputeDriver(abc.ABC):
 
         :param policy: the reservation's ``on_end`` value.
         """
+
+    def servers_since(self, hostname, since):
+        """Whether a server was created on a host since ``since``.
+
+        Reclaim asks it to tell whether a lease's user used a host.
+
+        :returns: True, False, or None when the driver cannot tell (the
+            default: a driver without servers).
+        """
+        return None

@@ -289,6 +289,22 @@ class NovaDriver(base.ComputeDriver):
                     "shelved" if policy == "shelve" else "deleted",
                 )
 
+    def servers_since(self, hostname, since):
+        """True if a server (deleted ones included) was created on the
+        host at or after ``since``."""
+        params = {
+            "all_tenants": 1,
+            "host": self._host(hostname),
+            "changes-since": since.isoformat(),
+            "limit": 1000,
+        }
+        page = self._call("GET", "/servers/detail", params=params)
+        for server in page.get("servers", []):
+            created = server.get("created", "")
+            if created[:19] >= since.isoformat()[:19]:
+                return True
+        return False
+
     def _servers_on(self, host):
         servers = []
         params = {"all_tenants": 1, "host": host}

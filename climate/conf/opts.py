@@ -14,6 +14,7 @@ from climate.conf import (
     healthcheck,
     manager,
     nova,
+    provisioning,
     service_credentials,
 )
 
@@ -28,6 +29,7 @@ MODULES = (
     nova,
     service_credentials,
     healthcheck,
+    provisioning,
 )
 
 

@@ -29,12 +29,34 @@ class ReservationsColumn(_Lines):
 
     def line(self, item):
         fields = ", ".join(
-            f"{key}={value}"
+            f"{key}={_hosts(value) if key == 'hosts' else value}"
             for key, value in item.items()
             if key not in _RESERVATION_OWN_FIELDS and value not in (None, "")
         )
         text = f"{item['id']} {item['resource_type']} ({item['status']})"
         return f"{text}: {fields}" if fields else text
+
+
+def _hosts(hosts):
+    """The hosts a prepared reservation holds: name (address)."""
+    if not isinstance(hosts, list):
+        return hosts
+    return " ".join(
+        f"{h.get('name')} ({h.get('address') or 'no address'})"
+        for h in hosts
+        if isinstance(h, dict)
+    )
+
+
+class SlotsColumn(_Lines):
+    """A block's slots: dates, lease, machines, warning."""
+
+    def line(self, item):
+        text = (
+            f"{item['start_date']} to {item['end_date']}: "
+            f"{item['allocated']} machine(s), lease {item['lease_id']}"
+        )
+        return f"{text} ({item['warning']})" if item.get("warning") else text
 
 
 class EventsColumn(_Lines):

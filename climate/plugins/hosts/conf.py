@@ -19,6 +19,87 @@ OPTS = [
         "from cleaning_time before a lease's start to cleaning_time after "
         "its end.",
     ),
+    cfg.IntOpt(
+        "prepare_margin",
+        default=5,
+        min=0,
+        help="Minutes a host reservation with an image is prepared before "
+        "its start beyond the estimated load time; the margin is the "
+        "larger of this and prepare_margin_factor times the estimate.",
+    ),
+    cfg.FloatOpt(
+        "prepare_margin_factor",
+        default=0.25,
+        min=0.0,
+        help="Share of the estimated load time added as a margin before "
+        "the start (see prepare_margin).",
+    ),
+    cfg.IntOpt(
+        "max_load_attempts",
+        default=3,
+        min=1,
+        help="Loads tried on one host before it is swapped for another "
+        "(a fatal outcome swaps it at once).",
+    ),
+    cfg.IntOpt(
+        "estimate_lookback",
+        default=365,
+        min=1,
+        help="Days of successful loads an image's load time estimate "
+        "learns from.",
+    ),
+    cfg.IntOpt(
+        "estimate_samples",
+        default=50,
+        min=1,
+        help="Latest successful loads an estimate reads, at most.",
+    ),
+    cfg.IntOpt(
+        "estimate_min_samples",
+        default=3,
+        min=1,
+        help="Loads needed before the estimate replaces the image's "
+        "default load time.",
+    ),
+    cfg.FloatOpt(
+        "estimate_percentile",
+        default=90.0,
+        min=1.0,
+        max=100.0,
+        help="Percentile of the past load times taken as the estimate: "
+        "high enough that most loads end within it.",
+    ),
+    cfg.IntOpt(
+        "estimate_min_load_time",
+        default=10,
+        min=0,
+        help="Seconds: a load that took less is left out of estimates (a "
+        "load that did nothing).",
+    ),
+    cfg.IntOpt(
+        "estimate_max_load_time",
+        default=4 * 3600,
+        min=1,
+        help="Seconds: a load that took longer is left out of estimates "
+        "(a deploy that hung, then went through).",
+    ),
+    cfg.StrOpt(
+        "reclaim_reload",
+        default="now",
+        choices=[
+            ("now", "reload the lease's image at once after the end"),
+            ("next_lease", "mark the host to be loaded before its next lease"),
+        ],
+        help="What reclaim does with a host its user used (or may have).",
+    ),
+    cfg.IntOpt(
+        "block_min_machines",
+        default=0,
+        min=0,
+        max=1,
+        help="min of the reservation each block slot asks for: 0 grants "
+        "a slot even without any machine free; 1 refuses it then.",
+    ),
 ]
 
 

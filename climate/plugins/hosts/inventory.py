@@ -5,7 +5,7 @@ from oslo_log import log as logging
 
 from climate import exceptions
 from climate.common import dates
-from climate.plugins.hosts import request
+from climate.plugins.hosts import provisioning, request
 from climate.plugins.hosts.db import api as host_db
 
 CONF = cfg.CONF
@@ -32,6 +32,8 @@ RESERVED_NAMES = frozenset(INVENTORY_FIELDS) | {
     "created_at",
     "updated_at",
     "capabilities",
+    "current_image_id",
+    "clean",
 }
 MAX_HOSTNAME = 255
 MAX_CAPABILITY_NAME = 64
@@ -63,8 +65,10 @@ class HostInventory:
             )
         base = {f: values.pop(f) for f in INVENTORY_FIELDS if f in values}
         reservable = _boolean(values.pop("reservable", True), "reservable")
+        provisioned = provisioning.split_host_fields(values)
         capabilities = _capabilities(values)
         described = self._driver.describe_host(name, base)
+        provisioning.check_host(name, provisioned)
         with host_db.writer():
             host = host_db.host_create(
                 {
@@ -74,6 +78,8 @@ class HostInventory:
                 },
                 capabilities,
             )
+            host_db.host_provisioning_set(host["id"], provisioned)
+            host = host_db.host_get(host["id"])
             self._driver.ensure_pool(CONF.compute.freepool_name, {})
             self._driver.add_hosts(CONF.compute.freepool_name, [name])
         LOG.info("host %s registered as %s", name, host["id"])
@@ -102,10 +108,21 @@ class HostInventory:
             columns["reservable"] = _boolean(
                 values.pop("reservable"), "reservable"
             )
+        provisioned = provisioning.split_host_fields(values)
         capabilities = _capabilities(values, allow_null=True)
+        if "driver" in provisioned or "address" in provisioned:
+            current = host_db.host_get(host_id)
+            provisioning.check_host(
+                current["hypervisor_hostname"],
+                provisioned,
+                host_db.host_provisioning_get([current["id"]])[current["id"]],
+            )
         with host_db.writer():
             host_db.host_lock(host_id)
             host = host_db.host_update(host_id, columns, capabilities)
+            if provisioned:
+                host_db.host_provisioning_set(host["id"], provisioned)
+                host = host_db.host_get(host["id"])
             self._check_reservations_still_fit(host)
         return host
 

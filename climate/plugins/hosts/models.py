@@ -137,3 +137,157 @@ class ComputeHostAllocation(models.Base):
     )
     start_date: Mapped[datetime.datetime] = mapped_column(DateTime)
     end_date: Mapped[datetime.datetime] = mapped_column(DateTime)
+
+
+# Provisioning ---------------------------------------------------------------
+
+
+class Image(models.TimestampMixin, models.Base):
+    """An image hosts can be loaded with, managed by the operator.
+
+    ``reference`` is what the provisioning driver loads (an Ironic
+    ``image_source`` URL, ...), ``checksum`` the image's checksum if the
+    driver checks one; ``default_load_time`` (seconds) is the
+    operator's guess, used until loads teach better.
+    """
+
+    __tablename__ = "images"
+
+    id: Mapped[str] = mapped_column(
+        String(36), primary_key=True, default=_uuid
+    )
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    reference: Mapped[str] = mapped_column(Text)
+    checksum: Mapped[str | None] = mapped_column(String(255))
+    default_load_time: Mapped[int] = mapped_column(Integer)
+
+
+class HostProvisioning(models.Base):
+    """How a host is loaded and what it carries now.
+
+    ``driver`` and ``os_module`` are entry point names (None: the
+    configured defaults); ``address`` is where users reach it, read again
+    after each load; ``clean`` says the host carries ``current_image_id``
+    as loaded, or only sanitized since, so a lease wanting that image
+    needs no load; ``ready_at`` is when its last load or sanitize ended
+    (a simulated lab's may end after the call returned).  ``projects``
+    restricts who may reserve it (comma
+    separated project ids; empty: anyone).
+    """
+
+    __tablename__ = "host_provisioning"
+
+    computehost_id: Mapped[int] = mapped_column(
+        Integer,
+        ForeignKey("computehosts.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    driver: Mapped[str | None] = mapped_column(String(64))
+    os_module: Mapped[str | None] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(255))
+    current_image_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("images.id", ondelete="SET NULL")
+    )
+    clean: Mapped[bool] = mapped_column(Boolean, default=False)
+    ready_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    projects: Mapped[str] = mapped_column(Text, default="")
+
+
+class ReservationImage(models.Base):
+    """The image a host reservation is prepared with, and its plan.
+
+    ``prepare_lead`` (seconds before the start) is when the prepare stage
+    falls, queue included; ``reclaim_for`` (seconds after the end) how
+    long the reclaim stage is expected to hold the hosts; ``expected_at``
+    when admission expected the hosts ready (after the start for a lease
+    granted too close to it); ``ready_at``
+    when the hosts are expected (then known) to be ready.
+    """
+
+    __tablename__ = "host_reservation_images"
+
+    reservation_id: Mapped[str] = mapped_column(
+        String(36),
+        ForeignKey("reservations.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    image_id: Mapped[str] = mapped_column(String(36), ForeignKey("images.id"))
+    block_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("host_blocks.id", ondelete="SET NULL")
+    )
+    prepare_lead: Mapped[int] = mapped_column(Integer)
+    reclaim_for: Mapped[int] = mapped_column(Integer)
+    expected_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    ready_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+
+
+class HostLoad(models.Base):
+    """One load of an image on a host: planned, or an attempt's outcome.
+
+    Successful loads are the history the load time estimates learn from,
+    so a row outlives its reservation (``reservation_id`` becomes NULL).
+    ``kind`` is ``prepare`` (before a lease), ``reload`` or ``sanitize``
+    (after one).
+    """
+
+    __tablename__ = "host_loads"
+    __table_args__ = (
+        Index(None, "image_id", "driver", "status", "finished_at"),
+        Index(None, "driver", "status", "planned_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reservation_id: Mapped[str | None] = mapped_column(
+        String(36),
+        ForeignKey("reservations.id", ondelete="SET NULL"),
+        index=True,
+    )
+    computehost_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("computehosts.id", ondelete="CASCADE")
+    )
+    image_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("images.id", ondelete="CASCADE")
+    )
+    driver: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    planned_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    expected: Mapped[float | None] = mapped_column(Float)
+    started_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    duration: Mapped[float | None] = mapped_column(Float)
+
+
+class Block(models.TimestampMixin, models.Base):
+    """A block allocation: machines with one image for a group, in slots."""
+
+    __tablename__ = "host_blocks"
+
+    id: Mapped[str] = mapped_column(
+        String(36), primary_key=True, default=_uuid
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    image_id: Mapped[str] = mapped_column(String(36), ForeignKey("images.id"))
+    project_id: Mapped[str] = mapped_column(String(255))
+    machine_count: Mapped[int] = mapped_column(Integer)
+    ignore_privileges: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class BlockSlot(models.Base):
+    """One time slot of a block and the lease that holds its machines."""
+
+    __tablename__ = "host_block_slots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    block_id: Mapped[str] = mapped_column(
+        String(36),
+        ForeignKey("host_blocks.id", ondelete="CASCADE"),
+        index=True,
+    )
+    start_date: Mapped[datetime.datetime] = mapped_column(DateTime)
+    end_date: Mapped[datetime.datetime] = mapped_column(DateTime)
+    lease_id: Mapped[str | None] = mapped_column(String(36))
+    allocated: Mapped[int] = mapped_column(Integer, default=0)
+    warning: Mapped[str] = mapped_column(Text, default="")

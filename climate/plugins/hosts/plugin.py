@@ -7,8 +7,16 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from climate import compute, exceptions, stages, states
+from climate.common import dates
 from climate.plugins import base
-from climate.plugins.hosts import conf, endpoint, inventory, request
+from climate.plugins.hosts import (
+    conf,
+    endpoint,
+    images,
+    inventory,
+    provisioning,
+    request,
+)
 from climate.plugins.hosts.db import api as host_db
 
 CONF = cfg.CONF
@@ -35,7 +43,7 @@ class PhysicalHostPlugin(base.ResourcePlugin):
     )
 
     #: The fields a host reservation shows, in the wire order.
-    VIEW_FIELDS = (*request.FIELDS, "on_end")
+    VIEW_FIELDS = (*request.FIELDS, "on_end", "ready_at", "hosts")
 
     @classmethod
     def list_opts(cls):
@@ -44,10 +52,16 @@ class PhysicalHostPlugin(base.ResourcePlugin):
 
     @classmethod
     def blueprints(cls):
-        """``/v1/os-hosts``: the inventory, properties and allocations."""
-        from climate.plugins.hosts.api import hosts
+        """``/v1/os-hosts`` (the inventory, properties and allocations),
+        ``/v1/images`` and ``/v1/blocks``."""
+        from climate.plugins.hosts.api import blocks, hosts
+        from climate.plugins.hosts.api import images as image_routes
 
-        return [(hosts.blueprint, "/v1/os-hosts")]
+        return [
+            (hosts.blueprint, "/v1/os-hosts"),
+            (image_routes.blueprint, "/v1/images"),
+            (blocks.blueprint, "/v1/blocks"),
+        ]
 
     @classmethod
     def policies(cls):
@@ -58,13 +72,40 @@ class PhysicalHostPlugin(base.ResourcePlugin):
 
     @classmethod
     def load_fields(cls, reservation_ids):
-        """``min``, ``max``, the queries, ``before_end`` and ``on_end``."""
-        return host_db.host_reservation_fields(reservation_ids)
+        """``min``, ``max``, the queries, ``before_end`` and ``on_end``;
+        with an image, the image fields (``image``, ``block``, the plan,
+        ``ready_at`` and the ``hosts`` held with their addresses)."""
+        fields = host_db.host_reservation_fields(reservation_ids)
+        for reservation_id, extra in host_db.reservation_image_fields(
+            reservation_ids
+        ).items():
+            extra["block"] = extra.pop("block_id")
+            fields.setdefault(reservation_id, {}).update(extra)
+        return fields
 
     @classmethod
     def view(cls, fields):
-        """The host fields as the reservation API v1 shows them."""
-        return {f: fields[f] for f in cls.VIEW_FIELDS if f in fields}
+        """The host fields as the reservation API v1 shows them, then the
+        image's: when the hosts are (expected to be) ready, and the hosts
+        with their addresses."""
+        out = {f: fields[f] for f in cls.VIEW_FIELDS if f in fields}
+        if "ready_at" in out:
+            # Expected until the preparation ran, then as it went.
+            out["ready_at"] = dates.format_date(
+                out["ready_at"] or fields.get("expected_at")
+            )
+        if "hosts" in out:
+            out["hosts"] = [
+                {**h, "ready_at": dates.format_date(h["ready_at"])}
+                for h in out["hosts"]
+            ]
+        return out
+
+    @classmethod
+    def stages(cls):
+        """``prepare_hosts`` before the start and ``reclaim_hosts`` after
+        the end, for reservations with an image."""
+        return list(provisioning.STAGES)
 
     @classmethod
     def usage(cls, lease_ids):
@@ -81,10 +122,17 @@ class PhysicalHostPlugin(base.ResourcePlugin):
     def __init__(self):
         self._driver = compute.load(CONF.compute.driver)
         self.inventory = inventory.HostInventory(self._driver)
+        self._admission = provisioning.Admission()
+        self.preparer = provisioning.Preparer(self._driver, self._replace)
+        self.images = images.ImageManager()
 
     def rpc_endpoints(self):
-        """The host inventory's RPC methods (namespace ``physical_host``)."""
-        return [endpoint.HostEndpoint(self.inventory)]
+        """The host inventory's RPC methods (namespace ``physical_host``),
+        and the images' and blocks' (namespace ``provisioning``)."""
+        return [
+            endpoint.HostEndpoint(self.inventory),
+            images.ProvisioningEndpoint(self.images),
+        ]
 
     # Admission (inside the lease's transaction) ----------------------------
 
@@ -96,7 +144,11 @@ class PhysicalHostPlugin(base.ResourcePlugin):
         row = host_db.host_reservation_create(
             {"reservation_id": reservation["id"], **wanted.columns()}
         )
-        start, end = _window(lease, {**reservation, **wanted.columns()})
+        image_fields = self._admission.fields(
+            lease, reservation, wanted, dates.utcnow()
+        )
+        planned = {**reservation, **wanted.columns(), **image_fields}
+        start, end = _window(lease, planned)
         host_db.host_allocate(
             reservation["id"],
             start,
@@ -104,8 +156,64 @@ class PhysicalHostPlugin(base.ResourcePlugin):
             wanted.count_min,
             wanted.count_max,
             queries,
+            where=self._admission.where(lease, image_fields),
         )
+        self._plan(lease, planned, image_fields)
         return row["id"]
+
+    def _plan(self, lease, planned, image_fields):
+        """Plan the loads of the allocated hosts; widen their window when
+        their drivers need a longer lead than the default driver's."""
+        if not image_fields:
+            return
+        reservation_id = planned["id"]
+        lead = self._admission.record(
+            lease, reservation_id, image_fields, dates.utcnow()
+        )
+        if lead <= image_fields["prepare_lead"]:
+            return
+        start, end = _window(lease, {**planned, "prepare_lead": lead})
+        if host_db.host_allocations_conflicting(reservation_id, start, end):
+            raise exceptions.NotEnoughResourcesAvailable(
+                reason=f"the hosts found need {lead} s to be prepared and "
+                "are not free that long before the start"
+            )
+        host_db.host_allocations_move(reservation_id, start, end)
+
+    def _image_fields(self, lease, reservation, wanted, values):
+        """The image fields of a reservation being updated: planned anew
+        until its preparation began, fixed after."""
+        prepared = any(
+            row["status"] != "planned"
+            for row in host_db.loads_of(reservation["id"], "prepare")
+        )
+        if (
+            prepared
+            or reservation["status"] != states.ReservationStatus.PENDING
+        ):
+            if "image" in values and values["image"] not in (
+                reservation.get("image"),
+                reservation.get("image_id"),
+            ):
+                raise exceptions.InvalidState(
+                    reason=f"reservation {reservation['id']} is prepared "
+                    "already; its image can no longer change"
+                )
+            keys = (
+                "image_id",
+                "block_id",
+                "prepare_lead",
+                "reclaim_for",
+                "expected_at",
+            )
+            current = {k: reservation.get(k) for k in keys}
+            current["block_id"] = reservation.get("block")
+            return current if reservation.get("image_id") else {}, False
+        host_db.reservation_image_delete(reservation["id"])
+        return (
+            self._admission.fields(lease, reservation, wanted, dates.utcnow()),
+            True,
+        )
 
     def update(self, context, lease, reservation, values):
         current = {
@@ -116,7 +224,11 @@ class PhysicalHostPlugin(base.ResourcePlugin):
             if values.get(field_name) is not None:
                 host_db.host_query_check_fields([tree], field_name)
         queries = wanted.queries
-        start, end = _window(lease, {**reservation, **wanted.columns()})
+        image_fields, replan = self._image_fields(
+            lease, reservation, wanted, values
+        )
+        planned = {**reservation, **wanted.columns(), **image_fields}
+        start, end = _window(lease, planned)
         reservation_id = reservation["id"]
         host_db.host_allocations_lock(reservation_id)
         held = {
@@ -158,6 +270,7 @@ class PhysicalHostPlugin(base.ResourcePlugin):
                     exclude=keep,
                     ignore_reservation=reservation_id,
                     held=len(keep),
+                    where=self._admission.where(lease, image_fields),
                 )
             except exceptions.NotEnoughResourcesAvailable as exc:
                 if not blockers:
@@ -167,8 +280,11 @@ class PhysicalHostPlugin(base.ResourcePlugin):
                     + _blocked_by(blockers, context)
                 )
         host_db.host_reservation_update(reservation_id, wanted.columns())
+        if replan:
+            self._plan(lease, planned, image_fields)
 
     def release(self, lease, reservation):
+        host_db.loads_unplan(reservation["id"])
         host_db.host_allocations_delete(reservation["id"])
 
     # Hand-over (event loop, outside transactions) ---------------------------
@@ -193,6 +309,7 @@ class PhysicalHostPlugin(base.ResourcePlugin):
             # its retry (or gives up): back to the free pool, best effort.
             self._undo_start(pool, added, created=present is None)
             raise
+        self.preparer.handed_over(reservation)
         LOG.info(
             "reservation %s: hosts %s handed to project %s",
             pool,
@@ -237,6 +354,42 @@ class PhysicalHostPlugin(base.ResourcePlugin):
             pool,
             ", ".join(hosts),
         )
+
+    # Preparation and reclaim (stages of their own, see provisioning) ----
+
+    def prepare(self, lease, reservation):
+        """Load the reservation's hosts with its image before the start."""
+        self.preparer.prepare(lease, reservation)
+
+    def reclaim(self, lease, reservation):
+        """Sanitize or reload the reservation's hosts after the end."""
+        self.preparer.reclaim(lease, reservation)
+
+    def _replace(self, lease, reservation, exclude):
+        """Allocate one more free matching host to a reservation whose
+        host failed; its id, or None."""
+        wanted = request.parse(
+            {}, {f: reservation[f] for f in request.FIELDS if f in reservation}
+        )
+        held = host_db.host_allocations_of(reservation["id"])
+        if held:
+            start, end = held[0]["start_date"], held[0]["end_date"]
+        else:
+            start, end = _window(lease, reservation)
+            start = max(start, dates.utcnow())
+        fields = {"block_id": reservation.get("block")}
+        with host_db.writer():
+            found = host_db.host_allocate(
+                reservation["id"],
+                start,
+                end,
+                0,
+                1,
+                wanted.queries,
+                exclude=exclude,
+                where=self._admission.where(lease, fields),
+            )
+        return found[0] if found else None
 
 
 def _window(lease, reservation):

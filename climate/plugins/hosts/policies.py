@@ -1,7 +1,9 @@
 """Policy defaults of ``/v1/os-hosts``: the inventory is the operator's.
 
 ``climate:oshosts:*`` for the hosts and their properties,
-``climate:allocations:get`` for which reservation holds which host.
+``climate:allocations:get`` for which reservation holds which host,
+``climate:images:*`` (readers may read) and ``climate:blocks:*``
+(operators; a group's manager by a policy file) for provisioning.
 """
 
 from climate.policies import base
@@ -43,6 +45,46 @@ rules = [
         "List which reservations hold which hosts.",
         ("GET", "/v1/os-hosts/allocations"),
         ("GET", "/v1/os-hosts/{host_id}/allocation"),
+    ),
+    base.api_rule(
+        "climate:images:get",
+        base.PROJECT_READER_OR_ADMIN,
+        "List the images hosts can be prepared with, or show one and its "
+        "learned load time.",
+        ("GET", "/v1/images"),
+        ("GET", "/v1/images/{image_id}"),
+    ),
+    base.api_rule(
+        "climate:images:post",
+        base.ADMIN,
+        "Register an image.",
+        ("POST", "/v1/images"),
+    ),
+    base.api_rule(
+        "climate:images:delete",
+        base.ADMIN,
+        "Delete an image.",
+        ("DELETE", "/v1/images/{image_id}"),
+    ),
+    base.api_rule(
+        "climate:blocks:get",
+        base.ADMIN,
+        "List block allocations, or show one.",
+        ("GET", "/v1/blocks"),
+        ("GET", "/v1/blocks/{block_id}"),
+    ),
+    base.api_rule(
+        "climate:blocks:post",
+        base.ADMIN,
+        "Create a block allocation (machines with one image for a group, "
+        "in time slots).",
+        ("POST", "/v1/blocks"),
+    ),
+    base.api_rule(
+        "climate:blocks:delete",
+        base.ADMIN,
+        "Cancel a block allocation's future slots.",
+        ("DELETE", "/v1/blocks/{block_id}"),
     ),
 ]
 

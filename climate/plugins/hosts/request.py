@@ -15,6 +15,8 @@ FIELDS = (
     "hypervisor_properties",
     "resource_properties",
     "before_end",
+    "image",
+    "block",
 )
 
 
@@ -27,6 +29,10 @@ class HostRequest:
     hypervisor_properties: str
     resource_properties: str
     before_end: str
+    #: The image to prepare the hosts with (id or name), or None.
+    image: str | None = None
+    #: The block allocation the reservation is a slot of, or None.
+    block: str | None = None
 
     def named_queries(self):
         """``[(field name, parsed query)]``, empty queries left out."""
@@ -66,7 +72,10 @@ def parse(values, current=None):
             f"allowed: {', '.join(FIELDS)}"
         )
     merged = {**(current or {}), **values}
-    count_min = _count(merged.get("min"), "min")
+    image = _optional_text(merged.get("image"), "image")
+    block = _optional_text(merged.get("block"), "block")
+    # A block's slot accepts fewer machines, down to none.
+    count_min = _count(merged.get("min"), "min", lowest=0 if block else 1)
     count_max = _count(merged.get("max"), "max")
     if count_min > count_max:
         raise exceptions.InvalidInput(
@@ -83,12 +92,24 @@ def parse(values, current=None):
             merged.get("resource_properties"), "resource_properties"
         ),
         before_end=_before_end(merged.get("before_end")),
+        image=image,
+        block=block,
     )
     request.queries  # noqa: B018  (parse now: a malformed query is a 400)
     return request
 
 
-def _count(value, field):
+def _optional_text(value, field):
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 255:
+        raise exceptions.InvalidInput(
+            reason=f"{field} must be a name or id of at most 255 characters"
+        )
+    return value
+
+
+def _count(value, field, lowest=1):
     if value is None:
         raise exceptions.InvalidInput(
             reason=f"physical:host reservations need {field}"
@@ -97,9 +118,9 @@ def _count(value, field):
         value = None
     elif isinstance(value, str) and value.strip().isdigit():
         value = int(value)
-    if not isinstance(value, int) or not 1 <= value <= MAX_COUNT:
+    if not isinstance(value, int) or not lowest <= value <= MAX_COUNT:
         raise exceptions.InvalidInput(
-            reason=f"{field} must be an integer from 1 to {MAX_COUNT}"
+            reason=f"{field} must be an integer from {lowest} to {MAX_COUNT}"
         )
     return value
 

@@ -9,7 +9,7 @@ from importlib import metadata
 import pytest
 
 from climateclient import exceptions
-from climateclient.cli import allocations, auth, hosts, leases, shell
+from climateclient.cli import allocations, auth, hosts, images, leases, shell
 from climateclient.osc import plugin
 
 COMMANDS = {
@@ -29,6 +29,14 @@ COMMANDS = {
     "host property set": hosts.SetHostProperty,
     "allocation list": allocations.ListAllocations,
     "allocation show": allocations.ShowAllocation,
+    "image list": images.ListImages,
+    "image show": images.ShowImage,
+    "image create": images.CreateImage,
+    "image delete": images.DeleteImage,
+    "block list": images.ListBlocks,
+    "block show": images.ShowBlock,
+    "block create": images.CreateBlock,
+    "block delete": images.DeleteBlock,
 }
 
 

@@ -18,6 +18,7 @@ class FakeNova:
         self.hypervisors = {}  # hostname -> dict
         self.aggregates = {}  # id -> dict
         self.servers = {}  # id -> dict
+        self.deleted = []  # servers deleted, listed with changes-since
         self.requests = []  # (method, path, headers)
         self.fail_next = []  # status codes to answer before handling
         self.fail_matching = None  # (method, path regex, status)
@@ -51,12 +52,15 @@ class FakeNova:
             **extra,
         }
 
-    def add_server(self, host, status="ACTIVE"):
+    def add_server(
+        self, host, status="ACTIVE", created="2030-01-01T00:00:00Z"
+    ):
         server_id = str(uuid.uuid4())
         self.servers[server_id] = {
             "id": server_id,
             "status": status,
             "OS-EXT-SRV-ATTR:host": host,
+            "created": created,
         }
         return server_id
 
@@ -107,6 +111,13 @@ class FakeNova:
                 for s in self.servers.values()
                 if s["OS-EXT-SRV-ATTR:host"] == query.get("host")
             ]
+            if "changes-since" in query:
+                # As Nova: deleted servers too, changed since that time.
+                servers += [
+                    s
+                    for s in self.deleted
+                    if s["OS-EXT-SRV-ATTR:host"] == query.get("host")
+                ]
             return 200, {"servers": servers}
         match = re.fullmatch(r"/servers/([^/]+)(/action)?", path)
         if match:
@@ -115,7 +126,7 @@ class FakeNova:
                 return _error(404, "Instance could not be found")
             if method == "DELETE":
                 if not self.keep_servers:
-                    del self.servers[server["id"]]
+                    self.deleted.append(self.servers.pop(server["id"]))
                 return 204, None
             if "shelve" in body:
                 server["status"] = "SHELVED_OFFLOADED"

@@ -299,9 +299,17 @@ def test_an_unknown_policy_is_refused(driver):
 # Through the physical:host plugin -----------------------------------------
 
 
+class _NoPreparation:
+    """The plugin's preparer, for hosts no image was loaded on."""
+
+    def handed_over(self, reservation):
+        pass
+
+
 class _Plugin(host_plugin.PhysicalHostPlugin):
     def __init__(self, driver):
         self._driver = driver
+        self.preparer = _NoPreparation()
 
 
 def test_a_failed_start_leaves_no_host_half_moved(driver, fake, monkeypatch):
@@ -441,3 +449,27 @@ def test_a_failed_hand_over_to_a_running_lease_takes_none_of_its_hosts(
     assert pools[pool][1] == [held]
     assert held not in pools["freepool"][1]
     assert len(pools["freepool"][1]) == 1
+
+
+# Whether a lease's user used a host (reclaim) --------------------------------
+
+
+def test_servers_since_sees_servers_created_during_the_lease(driver, fake):
+    lease_start = datetime.datetime(2030, 6, 1, 12, 0)
+    assert driver.servers_since("compute1", lease_start) is False
+    fake.add_server("compute1", created="2030-05-31T09:00:00Z")
+    assert driver.servers_since("compute1", lease_start) is False
+    server = fake.add_server("compute1", created="2030-06-01T13:30:00Z")
+    assert driver.servers_since("compute1", lease_start) is True
+    # Deleted since, it still counts.
+    driver._call("DELETE", f"/servers/{server}")
+    assert driver.servers_since("compute1", lease_start) is True
+
+
+def test_the_local_driver_cannot_tell():
+    from climate.compute import local
+
+    assert (
+        local.LocalDriver().servers_since("h", datetime.datetime(2030, 1, 1))
+        is None
+    )

@@ -1,8 +1,12 @@
 """Hosts and allocations as ``/v1/os-hosts`` shows them (the wire format
 of the reservation API v1)."""
 
+from oslo_config import cfg
+
 from climate.common import dates
 from climate.common.views import common_fields
+
+CONF = cfg.CONF
 
 _HOST_FIELDS = (
     "hypervisor_hostname",
@@ -24,6 +28,18 @@ def host(row):
     out.update(row["capabilities"])
     out.update(common_fields(row, _HOST_FIELDS))
     out["trust_id"] = None
+    provisioned = row.get("provisioning")
+    if provisioned is not None:
+        out["provisioning_driver"] = (
+            provisioned["driver"] or CONF.provisioning.default_driver
+        )
+        out["os_module"] = (
+            provisioned["os_module"] or CONF.provisioning.default_os_module
+        )
+        out["address"] = provisioned["address"]
+        out["current_image_id"] = provisioned["current_image_id"]
+        out["clean"] = provisioned["clean"]
+        out["projects"] = [p for p in provisioned["projects"].split(",") if p]
     return out
 
 

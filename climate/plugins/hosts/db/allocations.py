@@ -44,6 +44,7 @@ def host_allocate(
     exclude=(),
     ignore_reservation=None,
     held=0,
+    where=None,
 ):
     """Allocate between ``count_min`` and ``count_max`` free matching hosts.
 
@@ -66,6 +67,8 @@ def host_allocate(
         count as busy (an update moving its own window).
     :param held: how many hosts the reservation keeps besides these, for
         the message of a refusal.
+    :param where: a further SQL condition on the host (who may reserve
+        it).
     :returns: the ids of the allocated hosts.
     :raises NotEnoughResourcesAvailable: fewer than ``count_min`` hosts.
     """
@@ -73,7 +76,9 @@ def host_allocate(
         return []
     with engine.writer() as session:
         condition = sa.and_(
-            H.reservable.is_(True), *(compile_query(t) for t in trees)
+            H.reservable.is_(True),
+            *(compile_query(t) for t in trees),
+            *([] if where is None else [where]),
         )
         locking = session.bind.dialect.name != "sqlite"
         free = sa.not_(_busy(start, end, ignore_reservation))

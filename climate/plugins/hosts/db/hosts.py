@@ -16,6 +16,18 @@ C = host_models.ComputeHostCapability
 A = host_models.ComputeHostAllocation
 HR = host_models.ComputeHostReservation
 P = host_models.HostProperty
+HP = host_models.HostProvisioning
+
+#: What a host without a provisioning row shows.
+_UNPROVISIONED = {
+    "driver": None,
+    "os_module": None,
+    "address": None,
+    "current_image_id": None,
+    "clean": False,
+    "ready_at": None,
+    "projects": "",
+}
 
 #: Host columns a query may name directly; anything else is a capability.
 BASE_FIELDS = {
@@ -32,9 +44,10 @@ BASE_FIELDS = {
 _NUMERIC_BASE_FIELDS = {"vcpus", "memory_mb", "local_gb", "hypervisor_version"}
 
 
-def _host_to_dict(host, capabilities):
+def _host_to_dict(host, capabilities, provisioned=None):
     values = {c.key: getattr(host, c.key) for c in host.__table__.columns}
     values["capabilities"] = capabilities
+    values["provisioning"] = provisioned or dict(_UNPROVISIONED)
     return values
 
 
@@ -50,7 +63,16 @@ def _load_hosts(session, query):
     )
     for host_id, name, value in rows:
         caps.setdefault(host_id, {})[name] = value
-    return [_host_to_dict(h, caps.get(h.id, {})) for h in hosts]
+    provisioned = {
+        row.computehost_id: {k: getattr(row, k) for k in _UNPROVISIONED}
+        for row in session.scalars(
+            sa.select(HP).where(HP.computehost_id.in_([h.id for h in hosts]))
+        )
+    }
+    return [
+        _host_to_dict(h, caps.get(h.id, {}), provisioned.get(h.id))
+        for h in hosts
+    ]
 
 
 #: The largest host id: the column is a 32-bit integer.

@@ -7,7 +7,7 @@ import pytest
 from climate import context, exceptions
 from climate.manager import rpcapi as manager_rpcapi
 from climate.manager import service
-from climate.plugins.hosts import endpoint, rpcapi
+from climate.plugins.hosts import endpoint, images, rpcapi
 
 
 @pytest.fixture
@@ -27,8 +27,10 @@ def test_the_manager_serves_the_plugin_endpoint_beside_its_own(manager):
     assert [type(e) for e in manager.endpoints] == [
         service.ManagerEndpoint,
         endpoint.HostEndpoint,
+        images.ProvisioningEndpoint,
     ]
     assert manager.endpoints[1].target.namespace == "physical_host"
+    assert manager.endpoints[2].target.namespace == "provisioning"
 
 
 def test_host_methods_answer_in_the_plugin_namespace(manager):

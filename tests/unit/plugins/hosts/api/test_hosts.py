@@ -34,6 +34,13 @@ HOST_FIELDS = {
     "trust_id",
     "created_at",
     "updated_at",
+    # How the host is provisioned (see test_provisioning_api.py).
+    "provisioning_driver",
+    "os_module",
+    "address",
+    "current_image_id",
+    "clean",
+    "projects",
 }
 
 

@@ -1,0 +1,72 @@
+"""Notifications of the physical:host plugin to a lease's tenant.
+
+``lease.reservation.missing_resources``: hosts of a reservation could not
+be prepared and no other host could replace them in time.  Sent like the
+manager's lease notifications (``[oslo_messaging_notifications]``), with
+publisher ``climate.physical_host`` and the lease's project and user as
+context.
+"""
+
+import threading
+
+import oslo_messaging as messaging
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from climate import context as climate_context
+from climate import rpc
+
+CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
+
+PUBLISHER_ID = "climate.physical_host"
+MISSING = "lease.reservation.missing_resources"
+
+_lock = threading.Lock()
+_notifier = None
+
+
+def _get():
+    global _notifier
+    with _lock:
+        if _notifier is None:
+            group = CONF.oslo_messaging_notifications
+            url = group.transport_url or CONF.transport_url or "fake:/"
+            transport = messaging.get_notification_transport(CONF, url=url)
+            _notifier = messaging.Notifier(
+                transport,
+                publisher_id=PUBLISHER_ID,
+                serializer=rpc.RequestContextSerializer(),
+            )
+        return _notifier
+
+
+def reset():
+    """Forget the notifier (configuration changed)."""
+    global _notifier
+    with _lock:
+        _notifier = None
+
+
+def missing_resources(lease, reservation, hosts, reason):
+    """Tell the lease's tenant that ``hosts`` will not be there."""
+    notifier = _get()
+    if not notifier.is_enabled():
+        return
+    context = climate_context.RequestContext(
+        user_id=lease["user_id"],
+        project_id=lease["project_id"],
+        overwrite=False,
+    )
+    payload = {
+        "lease_id": lease["id"],
+        "lease_name": lease["name"],
+        "reservation_id": reservation["id"],
+        "start_date": lease["start_date"].isoformat(),
+        "missing_hosts": list(hosts),
+        "reason": reason,
+    }
+    try:
+        notifier.warn(context, MISSING, payload)
+    except Exception:
+        LOG.exception("sending %s for lease %s failed", MISSING, lease["id"])
