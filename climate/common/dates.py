@@ -38,11 +38,15 @@ def is_now(value):
     return isinstance(value, str) and value.strip().lower() == NOW
 
 
-def parse(value, field, now=None):
+def parse(value, field, now=None, date_only=False):
     """Parse a date from the API into a naive UTC datetime.
 
     Accepts ``"now"``, ``"YYYY-MM-DD HH:MM"`` (UTC) and ISO 8601 with seconds
     and an optional offset.  Raises ``InvalidDate`` naming ``field``.
+
+    :param date_only: also accept a day without a time (its midnight), for
+        fields that name a day; elsewhere a day alone is refused, as it
+        would silently mean midnight.
     """
     if not isinstance(value, str):
         raise exceptions.InvalidDate(field=field, value=value)
@@ -52,7 +56,7 @@ def parse(value, field, now=None):
     try:
         parsed = datetime.datetime.strptime(text, WIRE_FORMAT)
     except ValueError:
-        if _DATE_ONLY.match(text):
+        if _DATE_ONLY.match(text) and not date_only:
             # fromisoformat would take it as midnight: say instead.
             raise exceptions.InvalidDate(
                 field=field,

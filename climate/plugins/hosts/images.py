@@ -288,7 +288,9 @@ def _slots(values, now):
             "weekly",
             now,
         )
-        until = dates.parse(weekly["until"], "weekly.until", now)
+        until = dates.parse(
+            weekly["until"], "weekly.until", now, date_only=True
+        )
         if until <= first[0]:
             raise exceptions.InvalidInput(
                 reason="weekly.until must come after the first start_date"

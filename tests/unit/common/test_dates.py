@@ -157,3 +157,12 @@ def test_as_datetime():
 
 def test_format_and_parse_round_trip():
     assert dates.parse(dates.format_date(NOW), "start_date") == NOW
+
+
+def test_a_day_without_a_time_is_refused_unless_a_day_is_meant():
+    with pytest.raises(exceptions.InvalidDate) as info:
+        dates.parse("2030-12-26", "start_date")
+    assert "give a time too, such as '2030-12-26 12:00'" in info.value.message
+    assert dates.parse("2030-12-26", "until", date_only=True) == (
+        datetime.datetime(2030, 12, 26)
+    )
