@@ -24,10 +24,12 @@ def closed_port():
 
 @pytest.fixture(autouse=True)
 def _fresh_outages(monkeypatch):
+    fresh = []
     for name in ("DATABASE", "BROKER", "MANAGER"):
-        monkeypatch.setattr(
-            outages, name, outages.Dependency(getattr(outages, name).name)
-        )
+        dependency = outages.Dependency(getattr(outages, name).name)
+        monkeypatch.setattr(outages, name, dependency)
+        fresh.append(dependency)
+    monkeypatch.setattr(outages, "ALL", tuple(fresh))
 
 
 def test_database_away_is_503_naming_it_on_reads_and_writes(
@@ -131,4 +133,30 @@ def test_writes_beyond_their_threads_are_refused_not_queued(
     assert response.headers["Retry-After"] == "1"
     assert application.test_client().get("/v1/leases").status_code == 200
     slots.release()
+    rpc.cleanup()
+
+
+def test_metrics_count_the_outages(config, database, closed_port):
+    config.config(
+        transport_url=f"rabbit://guest:guest@127.0.0.1:{closed_port}/"
+    )
+    client = app.create_app().test_client()
+    for _ in range(3):
+        assert (
+            client.post("/v1/leases", json=helpers.lease_body()).status_code
+            == 503
+        )
+
+    text = client.get("/metrics").get_data(as_text=True)
+
+    assert 'climate_dependency_up{dependency="message broker"} 0.0' in text
+    assert 'climate_dependency_up{dependency="database"} 1.0' in text
+    assert (
+        'climate_dependency_outages_total{dependency="message broker"} 1.0'
+        in text
+    )
+    assert (
+        'climate_dependency_failures_total{dependency="message broker"} 3.0'
+        in text
+    )
     rpc.cleanup()
