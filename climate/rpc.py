@@ -10,6 +10,7 @@ Two transports, one contract:
 """
 
 import json
+import logging
 import sys
 import threading
 import urllib.parse
@@ -102,12 +103,41 @@ def get_client(topic, version, namespace=None):
         topic=topic, version=version, namespace=namespace
     )
     if uses_broker():
+        _quiet_failed_sends()
         return BrokerClient(
             messaging.get_rpc_client(
                 get_transport(), target, serializer=RequestContextSerializer()
             )
         )
     return InProcessClient(topic, version, namespace)
+
+
+class _FailedSendFilter(logging.Filter):
+    """Drops oslo.messaging's two error lines for each call that could
+    not be sent: ``BrokerClient`` sends once and, during an outage,
+    Climate logs the outage once instead (``climate.common.outages``).
+    Its lines about reconnecting stay."""
+
+    _DROPPED = ("Failed to publish message", "Unable to connect to AMQP")
+
+    def filter(self, record):
+        message = str(record.msg)
+        return not message.startswith(self._DROPPED)
+
+
+_send_filter = _FailedSendFilter()
+
+
+def _quiet_failed_sends():
+    # Its logger's name, as the module names it (oslo_messaging's
+    # packaging has used both spellings).
+    for name in (
+        "oslo.messaging._drivers.impl_rabbit",
+        "oslo_messaging._drivers.impl_rabbit",
+    ):
+        logger = logging.getLogger(name)
+        if _send_filter not in logger.filters:
+            logger.addFilter(_send_filter)
 
 
 def broker_address():
@@ -159,7 +189,6 @@ class BrokerClient:
                 broker=broker_address()
             ) from None
         except messaging.MessagingTimeout:
-            outages.BROKER.answered()  # the call went out
             outages.MANAGER.failed(
                 f"{method} got no answer within {timeout} s"
             )
