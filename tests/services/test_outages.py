@@ -9,6 +9,7 @@ stopped with ``pg_ctl stop -m immediate``, for 15 s, then started again.
 """
 
 import pytest
+import requests
 
 from tests.services import conftest
 from tests.services import outage_scenario as scenario
@@ -65,10 +66,37 @@ def _check(outcome, reads_bound):
     assert recovery is not None and recovery <= 5, recovery
 
 
+def _due_during_the_outage(cluster):
+    """A lease whose start falls 5 s into the outage (``run`` begins it
+    3 s after it starts the load)."""
+    response = requests.post(
+        cluster.url + "/v1/leases",
+        json={
+            "name": "due-during-the-outage",
+            "start_date": scenario.now_iso(8),
+            "end_date": scenario.now_iso(3600),
+            "reservations": [{"resource_type": "test:recorder"}],
+            "events": [],
+        },
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["lease"]["id"]
+
+
+def _status(cluster, lease_id):
+    response = requests.get(f"{cluster.url}/v1/leases/{lease_id}", timeout=5)
+    assert response.status_code == 200, response.text
+    return response.json()["lease"]["status"]
+
+
 def test_broker_killed_for_15_s(services, cluster):
     rabbit, _ = services
+    due = _due_during_the_outage(cluster)
     outcome = scenario.run(cluster, rabbit.kill, rabbit.start, DOWN)
     _check(outcome, reads_bound=1.0)
+    # The event loops need only the database.
+    assert _status(cluster, due) == "ACTIVE"
     # One warning when it began, one line when it ended, no traceback.
     log = cluster.processes["api"].log()
     assert log.count("message broker unreachable") == 1, log[-3000:]
@@ -78,10 +106,14 @@ def test_broker_killed_for_15_s(services, cluster):
 
 def test_database_stopped_for_15_s(services, cluster):
     _, postgres = services
+    due = _due_during_the_outage(cluster)
     outcome = scenario.run(
         cluster, postgres.stop_immediately, postgres.start, DOWN
     )
     _check(outcome, reads_bound=None)
+    # Started once the database was back (8 s ago), by the loops as
+    # they were: no process was restarted.
+    assert _status(cluster, due) == "ACTIVE"
     log = cluster.processes["api"].log()
     assert log.count("database unreachable") == 1, log[-3000:]
     assert "database reachable again after" in log
