@@ -9,6 +9,7 @@ Two transports, one contract:
   oslo.messaging's ``fake:/`` driver would do the same but polls every 50 ms.
 """
 
+import concurrent.futures
 import json
 import logging
 import sys
@@ -181,8 +182,24 @@ class BrokerClient:
             outages.BROKER.failed("no connection for the answers")
             raise exceptions.BrokerUnavailable(broker=broker_address())
         client = self._client.prepare(timeout=timeout, retry=0)
+        # On a thread of its own, so the caller waits no longer than the
+        # timeout whatever oslo.messaging does (connecting to a broker
+        # that is still starting up can take seconds of its own).
+        sending = _senders().submit(client.call, ctxt, method, **kwargs)
         try:
-            result = client.call(ctxt, method, **kwargs)
+            result = sending.result(timeout=timeout + _DEADLINE_GRACE)
+        except concurrent.futures.TimeoutError:
+            if sending.cancel():  # never started: nothing was sent
+                outages.BROKER.failed("every sending thread is stuck")
+                raise exceptions.BrokerUnavailable(
+                    broker=broker_address()
+                ) from None
+            outages.MANAGER.failed(
+                f"{method} got no answer within {timeout} s"
+            )
+            raise exceptions.ManagerTimeout(
+                timeout=timeout, advice=_retry_advice(ctxt)
+            ) from None
         except messaging.MessageDeliveryFailure as exc:
             outages.BROKER.failed(str(exc).splitlines()[0])
             raise exceptions.BrokerUnavailable(
@@ -198,6 +215,24 @@ class BrokerClient:
         outages.BROKER.answered()
         outages.MANAGER.answered()
         return result
+
+
+#: Seconds past its timeout a call may take before it is given up.
+_DEADLINE_GRACE = 0.5
+_SENDERS = 64
+_sender_pool = []
+
+
+def _senders():
+    """The threads calls are sent from (made on first use)."""
+    with _reply_queue_lock:
+        if not _sender_pool:
+            _sender_pool.append(
+                concurrent.futures.ThreadPoolExecutor(
+                    _SENDERS, thread_name_prefix="rpc-send"
+                )
+            )
+        return _sender_pool[0]
 
 
 #: Seconds a call waits for the queue of the answers to be set up.
