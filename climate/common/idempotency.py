@@ -24,7 +24,7 @@ import time
 from oslo_config import cfg
 from oslo_serialization import jsonutils
 
-from climate import exceptions
+from climate import clock, exceptions
 from climate.db import api as db_api
 
 CONF = cfg.CONF
@@ -59,9 +59,7 @@ def fingerprint(method, path, body):
 
 
 def _now():
-    # Real time: the key guards a client's retries, whatever clock the
-    # leases follow.
-    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    return clock.now()
 
 
 def first_result(context, operation):
