@@ -8,6 +8,8 @@ import logging
 import time
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 
 from climate import rpc
 from climate.api import app
@@ -160,3 +162,14 @@ def test_metrics_count_the_outages(config, database, closed_port):
         in text
     )
     rpc.cleanup()
+
+
+def test_a_statement_the_database_refuses_is_no_outage(database):
+    from climate.db import engine
+
+    with pytest.raises(sa_exc.OperationalError) as raised:
+        with engine.reader() as session:
+            session.execute(sa.text("SELECT * FROM no_such_table"))
+
+    assert not engine.is_unreachable(raised.value)
+    assert outages.DATABASE.up
