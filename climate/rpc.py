@@ -16,6 +16,7 @@ import sys
 import threading
 import urllib.parse
 
+import kombu.exceptions
 import oslo_messaging as messaging
 from oslo_config import cfg
 from oslo_messaging._drivers import common as rpc_common
@@ -200,8 +201,10 @@ class BrokerClient:
             raise exceptions.ManagerTimeout(
                 timeout=timeout, advice=_retry_advice(ctxt)
             ) from None
-        except messaging.MessageDeliveryFailure as exc:
-            outages.BROKER.failed(str(exc).splitlines()[0])
+        except _SEND_FAILURES as exc:
+            outages.BROKER.failed(
+                (str(exc).splitlines() or [type(exc).__name__])[0]
+            )
             raise exceptions.BrokerUnavailable(
                 broker=broker_address()
             ) from None
@@ -216,6 +219,14 @@ class BrokerClient:
         outages.MANAGER.answered()
         return result
 
+
+#: How a call fails when no connection to the broker could be made
+#: (oslo.messaging lets kombu's own error through at times).
+_SEND_FAILURES = (
+    messaging.MessageDeliveryFailure,
+    kombu.exceptions.OperationalError,
+    ConnectionError,
+)
 
 #: Seconds past its timeout a call may take before it is given up.
 _DEADLINE_GRACE = 0.5
