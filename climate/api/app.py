@@ -16,7 +16,7 @@ from climate.api import (
     metrics,
     root,
 )
-from climate.api.v1 import leases
+from climate.api.v1 import availability, leases
 from climate.manager import rpcapi
 
 CONF = cfg.CONF
@@ -41,6 +41,7 @@ def create_app():
     app.url_map.strict_slashes = False
     app.extensions["climate.rpcapi"] = rpcapi.ManagerAPI()
     app.extensions["climate.policy"] = policy.get_enforcer()
+    app.extensions["climate.plugins"] = enabled
 
     app.before_request(_start_request)
     app.after_request(_add_request_id)
@@ -49,6 +50,9 @@ def create_app():
 
     app.register_blueprint(root.blueprint)
     app.register_blueprint(leases.blueprint, url_prefix="/v1/leases")
+    app.register_blueprint(
+        availability.blueprint, url_prefix="/v1/availability"
+    )
     for plugin_class in enabled.values():
         for blueprint, url_prefix in plugin_class.blueprints():
             app.register_blueprint(blueprint, url_prefix=url_prefix)

@@ -10,6 +10,7 @@ from climate import compute, exceptions, stages, states
 from climate.common import dates
 from climate.plugins import base
 from climate.plugins.hosts import (
+    availability,
     conf,
     endpoint,
     images,
@@ -116,6 +117,112 @@ class PhysicalHostPlugin(base.ResourcePlugin):
                 lease_ids
             ).items()
         }
+
+    @classmethod
+    def availability(
+        cls,
+        context,
+        values,
+        start,
+        end,
+        duration,
+        limit,
+        current=None,
+        ignore_reservations=(),
+    ):
+        """Windows in which ``count`` (or ``min``) hosts matching the
+        queries are free for ``duration`` plus the cleaning time, for
+        the caller's project (``availability``)."""
+        values = dict(values)
+        count = values.pop("count", None)
+        if count is not None:
+            if "min" in values or "max" in values:
+                raise exceptions.InvalidInput(
+                    reason="give count, or min and max, not both"
+                )
+            values["min"] = values["max"] = count
+        if current is not None:
+            current = {f: current[f] for f in request.FIELDS if f in current}
+        wanted = request.parse(values, current)
+        if wanted.image or wanted.block:
+            raise exceptions.InvalidInput(
+                reason="the availability search does not take image or "
+                "block: it answers for hosts without preparation"
+            )
+        for field_name, tree in wanted.named_queries():
+            host_db.host_query_check_fields([tree], field_name)
+        cleaning = _cleaning()
+        busy, next_starts = host_db.host_busy_windows(
+            wanted.queries,
+            host_db.host_access_condition(context.project_id),
+            start,
+            end + cleaning,
+            ignore_reservations,
+        )
+        found = availability.gaps(
+            busy, duration + cleaning, start, end - duration, next_starts
+        )
+        return [
+            {
+                "start": w["start"],
+                "latest_start": w["latest_start"],
+                "max_end": (
+                    None
+                    if w["free_until"] is None
+                    else w["free_until"] - cleaning
+                ),
+                "free": w["free"],
+            }
+            for w in availability.windows(found, wanted.count_min, limit)
+        ]
+
+    @classmethod
+    def extension(cls, context, lease, reservation):
+        """Keeping its hosts, the end may move up to the next allocation
+        on one of them (less the cleaning time).  A reservation that has
+        not started may also give up hosts taken later for free ones."""
+        cleaning = _cleaning()
+        held = host_db.host_allocations_of(reservation["id"])
+        keep = None
+        if held:
+            following = host_db.host_next_allocation_start(
+                [a["computehost_id"] for a in held],
+                max(a["end_date"] for a in held),
+                reservation["id"],
+            )
+            if following is not None:
+                keep = following - cleaning
+        if reservation["status"] != states.ReservationStatus.PENDING:
+            return {
+                "keep": keep,
+                "swap": keep,
+                "swap_note": "its hosts are in use: they cannot be swapped",
+            }
+        if reservation.get("image_id"):
+            return {
+                "keep": keep,
+                "swap": keep,
+                "swap_note": "its hosts are planned for its image: they "
+                "cannot be swapped here",
+            }
+        found = cls.availability(
+            context,
+            {},
+            lease["start_date"],
+            lease["end_date"],
+            lease["end_date"] - lease["start_date"],
+            1,
+            current=reservation,
+            ignore_reservations=[reservation["id"]],
+        )
+        swap = keep
+        if found and found[0]["start"] == lease["start_date"]:
+            swap = found[0]["max_end"]
+            if swap is not None and keep is None:
+                swap = None
+            elif swap is not None:
+                swap = max(swap, keep)
+        return {"keep": keep, "swap": swap, "swap_note": None}
 
     # The manager's parts -----------------------------------------------------
 
@@ -400,6 +507,10 @@ def _window(lease, reservation):
     )
     cleaning = datetime.timedelta(minutes=CONF[conf.GROUP.name].cleaning_time)
     return start, end + cleaning
+
+
+def _cleaning():
+    return datetime.timedelta(minutes=CONF[conf.GROUP.name].cleaning_time)
 
 
 def _blocked_by(blockers, context):

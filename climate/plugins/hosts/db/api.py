@@ -18,6 +18,8 @@ from climate.plugins.hosts.db.allocations import (  # noqa: F401
     host_allocations_lock,
     host_allocations_move,
     host_allocations_of,
+    host_busy_windows,
+    host_next_allocation_start,
     host_previous_holders,
 )
 from climate.plugins.hosts.db.hosts import (  # noqa: F401

@@ -1,0 +1,99 @@
+"""When would a physical:host request be granted, and how far can a
+reservation's end move: computed from allocation boundaries.
+
+A host can take a lease starting at ``s`` for ``d`` when no allocation
+meets ``[s, s + d + cleaning)``, the window admission blocks
+(``plugin._window``).  Between two allocations of a host lies a gap
+``[g0, g1)``; the starts it allows are ``[g0, g1 - d - cleaning]``.  A
+request for ``k`` hosts is granted at ``s`` when ``k`` hosts allow it,
+so one sweep over the gaps' boundaries, sorted, finds every window:
+no probing of time steps.
+"""
+
+import dataclasses
+import datetime
+
+
+@dataclasses.dataclass
+class _Gap:
+    """Starts ``[first, last]`` a host allows; ``free_until`` is when its
+    next allocation begins (None: nothing later)."""
+
+    first: datetime.datetime
+    last: datetime.datetime
+    free_until: datetime.datetime | None
+
+
+def gaps(busy, need, first, last, next_starts=None):
+    """The starts each host allows for a window of length ``need``.
+
+    :param busy: ``{host: [(start, end)]}`` sorted by start.
+    :param need: the window's length (the lease and its cleaning time).
+    :param first: the earliest start wanted; ``last`` the latest.
+    :param next_starts: ``{host: start}`` of each host's first
+        allocation after the period read, for ``free_until``.
+    :returns: ``[_Gap]``, unsorted.
+    """
+    next_starts = next_starts or {}
+    found = []
+
+    def add(host, free_from, free_until):
+        low = first if free_from is None else max(first, free_from)
+        high = last if free_until is None else min(last, free_until - need)
+        if low <= high:
+            found.append(_Gap(low, high, free_until))
+
+    for host, windows in busy.items():
+        free_from = None  # free since forever
+        for start, end in windows:
+            if free_from is None or start > free_from:
+                add(host, free_from, start)
+            free_from = end if free_from is None else max(free_from, end)
+        add(host, free_from, next_starts.get(host))
+    return found
+
+
+def windows(found, count, limit):
+    """The earliest ranges of starts at which ``count`` hosts are free.
+
+    :param found: what ``gaps`` returned.
+    :returns: up to ``limit`` dicts, earliest first: ``start`` (the
+        earliest start of the range), ``latest_start``, ``free`` (how
+        many hosts allow ``start``) and ``free_until`` (the latest end,
+        cleaning included, that ``count`` of them allow from ``start``;
+        None when unbounded).
+    """
+    # At one instant, a gap starting there counts before one whose last
+    # start is there stops counting: its last start is still allowed.
+    events = sorted(
+        [(g.first, 0) for g in found] + [(g.last, 1) for g in found]
+    )
+    result, active, opened, index = [], 0, None, 0
+    while index < len(events) and len(result) < limit:
+        instant = events[index][0]
+        while index < len(events) and events[index] == (instant, 0):
+            active += 1
+            index += 1
+        if opened is None and active >= count:
+            opened = instant
+        while index < len(events) and events[index] == (instant, 1):
+            active -= 1
+            index += 1
+        if opened is not None and active < count:
+            result.append(_window(found, opened, instant, count))
+            opened = None
+    return result
+
+
+def _window(found, start, latest_start, count):
+    """The window opening at ``start``: how many hosts allow it and how
+    long ``count`` of them stay free."""
+    ends = [g.free_until for g in found if g.first <= start <= g.last]
+    # The count-th latest end; None (no later allocation) sorts last.
+    ends.sort(key=lambda e: (e is None, e), reverse=True)
+    return {
+        "start": start,
+        "latest_start": latest_start,
+        "free": len(ends),
+        "free_until": ends[count - 1],
+    }
