@@ -38,14 +38,23 @@ class ReservationsColumn(_Lines):
 
 
 def _hosts(hosts):
-    """The hosts a prepared reservation holds: name (address)."""
+    """The hosts a reservation holds: name, its address when it is
+    prepared, its capabilities."""
     if not isinstance(hosts, list):
         return hosts
-    return " ".join(
-        f"{h.get('name')} ({h.get('address') or 'no address'})"
-        for h in hosts
-        if isinstance(h, dict)
+    return " ".join(_host(h) for h in hosts if isinstance(h, dict))
+
+
+def _host(host):
+    details = []
+    if "address" in host:
+        details.append(host.get("address") or "no address")
+    details.extend(
+        f"{name}:{value}"
+        for name, value in (host.get("capabilities") or {}).items()
     )
+    name = host.get("name")
+    return f"{name} ({' '.join(details)})" if details else str(name)
 
 
 class SlotsColumn(_Lines):

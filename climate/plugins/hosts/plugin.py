@@ -74,14 +74,29 @@ class PhysicalHostPlugin(base.ResourcePlugin):
     @classmethod
     def load_fields(cls, reservation_ids):
         """``min``, ``max``, the queries, ``before_end`` and ``on_end``;
+        the ``hosts`` held (names and capabilities that are not private);
         with an image, the image fields (``image``, ``block``, the plan,
-        ``ready_at`` and the ``hosts`` held with their addresses)."""
+        ``ready_at``) and the hosts' addresses and preparation."""
         fields = host_db.host_reservation_fields(reservation_ids)
         for reservation_id, extra in host_db.reservation_image_fields(
             reservation_ids
         ).items():
             extra["block"] = extra.pop("block_id")
             fields.setdefault(reservation_id, {}).update(extra)
+        # The hosts held, with their capabilities that are not private:
+        # the owner sees what the lease holds.
+        for reservation_id, held in host_db.reservation_hosts(
+            reservation_ids
+        ).items():
+            own = fields.setdefault(reservation_id, {})
+            by_name = {h["name"]: h for h in own.get("hosts") or ()}
+            for host in held:
+                if host["name"] in by_name:
+                    by_name[host["name"]]["capabilities"] = host[
+                        "capabilities"
+                    ]
+                else:
+                    own.setdefault("hosts", []).append(host)
         return fields
 
     @classmethod
@@ -98,6 +113,8 @@ class PhysicalHostPlugin(base.ResourcePlugin):
         if "hosts" in out:
             out["hosts"] = [
                 {**h, "ready_at": dates.format_date(h["ready_at"])}
+                if "ready_at" in h
+                else dict(h)
                 for h in out["hosts"]
             ]
         return out

@@ -84,8 +84,15 @@ def test_search_then_book_the_first_window(cli, add_hosts, pool, project):
 
 
 def test_show_extension_and_prolong_to_the_max(cli, add_hosts, pool, project):
-    add_hosts(1)
+    [host] = add_hosts(1)
     mine = _create(cli, "mine", _at(0), _at(2), pool)
+    # The owner sees the host its lease holds, and its capabilities.
+    [reservation] = cli.json("lease", "show", "mine")["reservations"]
+    assert reservation["hosts"] == [
+        {"name": host, "capabilities": {"pool": pool}}
+    ]
+    table = cli.run("lease", "show", "mine")
+    assert f"hosts={host} (pool:{pool})" in table.stdout, table.stdout
     other = cli.as_project(f"{project}-other")
     _create(other, "next", _at(5), _at(6), pool)
 

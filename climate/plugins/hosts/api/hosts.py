@@ -76,6 +76,13 @@ def list_properties():
     args = body.query_args(("detail", "all"))
     detail = body.boolean_arg(args.get("detail"), "detail")
     properties = host_db.host_properties_list()
+    if not auth.allowed("climate:oshosts:properties:get:private"):
+        # Members see what they may write queries on, not the settings.
+        properties = [
+            {"property": p["property"], "values": p["values"]}
+            for p in properties
+            if not p["private"]
+        ]
     if not detail:
         properties = [{"property": p["property"]} for p in properties]
     return flask.jsonify(resource_properties=properties)
