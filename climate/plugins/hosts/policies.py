@@ -37,6 +37,13 @@ rules = [
         "allowed climate:oshosts:properties:get:private only.",
         ("GET", "/v1/os-hosts/properties"),
     ),
+    base.api_rule(
+        PREFIX % "calendar",
+        base.PROJECT_READER_OR_ADMIN,
+        "Show the hosts and when they are busy (the web calendar): the "
+        "caller's own leases by name, others' as busy only.",
+        ("GET", "/v1/os-hosts/calendar"),
+    ),
     _rule(
         "properties:get:private",
         "See private host capabilities, and which are private, in the "

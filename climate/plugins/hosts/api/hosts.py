@@ -7,10 +7,13 @@ admins only (``climate:oshosts:*``, ``climate:allocations:get``).  The
 routes exist only while the plugin is enabled (``[manager] plugins``).
 """
 
+import datetime
+
 import flask
 
+from climate import exceptions
 from climate.api import auth, body
-from climate.common import dates
+from climate.common import dates, host_query
 from climate.plugins.hosts import rpcapi
 from climate.plugins.hosts.api import views
 from climate.plugins.hosts.db import api as host_db
@@ -68,6 +71,48 @@ def delete_host(host_id):
     auth.authorize("climate:oshosts:delete")
     _manager().delete_host(flask.g.context, host_id)
     return "", 204
+
+
+#: The longest period one calendar read covers.
+CALENDAR_DAYS = 62
+
+
+@blueprint.get("/calendar")
+def calendar():
+    """The hosts (or those matching ``resource_properties``) and what
+    holds them from ``start`` to ``end``: the caller's own leases by
+    name, other projects' as busy only."""
+    auth.authorize("climate:oshosts:calendar")
+    args = body.query_args(("start", "end", "resource_properties"))
+    now = dates.utcnow()
+    start = dates.parse(args.get("start", "now"), "start", now)
+    end = (
+        dates.parse(args["end"], "end", now)
+        if "end" in args
+        else start + datetime.timedelta(days=7)
+    )
+    if end <= start:
+        raise exceptions.InvalidPeriod(
+            reason=f"end {end:%Y-%m-%d %H:%M} must be later than start "
+            f"{start:%Y-%m-%d %H:%M}"
+        )
+    if end - start > datetime.timedelta(days=CALENDAR_DAYS):
+        raise exceptions.InvalidPeriod(
+            reason=f"a calendar covers at most {CALENDAR_DAYS} days"
+        )
+    text = args.get("resource_properties", "")
+    tree = host_query.parse(text, "resource_properties")
+    trees = [] if tree is None else [tree]
+    host_db.host_query_check_fields(trees, "resource_properties")
+    project = flask.g.context.project_id
+    hosts = host_db.host_calendar(trees, start, end)
+    return flask.jsonify(
+        calendar={
+            "start": dates.format_date(start),
+            "end": dates.format_date(end),
+            "hosts": [views.calendar_host(h, project) for h in hosts],
+        }
+    )
 
 
 @blueprint.get("/properties")

@@ -463,3 +463,69 @@ def host_next_allocation_start(host_ids, after, ignore_reservation):
                 A.reservation_id != ignore_reservation,
             )
         )
+
+
+def host_calendar(trees, start, end):
+    """Every reservable host matching the queries, with what holds it in
+    ``[start, end)``: the data of the web calendar, in three queries.
+
+    :returns: ``[{"id", "name", "capabilities": {name: value},
+        "busy": [{"start_date", "end_date", "lease_id", "lease_name",
+        "project_id"}]}]``, hosts by name, allocations by start.
+        Capabilities marked private are left out.
+    """
+    C = host_models.ComputeHostCapability
+    P = host_models.HostProperty
+    with engine.reader() as session:
+        matching = sa.select(H.id).where(
+            H.reservable.is_(True), *(compile_query(t) for t in trees)
+        )
+        hosts = {
+            host_id: {
+                "id": host_id,
+                "name": name,
+                "capabilities": {},
+                "busy": [],
+            }
+            for host_id, name in session.execute(
+                sa.select(H.id, H.hypervisor_hostname)
+                .where(H.id.in_(matching))
+                .order_by(H.hypervisor_hostname)
+            )
+        }
+        if not hosts:
+            return []
+        private = sa.select(P.name).where(P.private.is_(True))
+        for host_id, name, value in session.execute(
+            sa.select(C.computehost_id, C.name, C.value)
+            .where(C.computehost_id.in_(matching), C.name.not_in(private))
+            .order_by(C.computehost_id, C.name)
+        ):
+            hosts[host_id]["capabilities"][name] = value
+        rows = session.execute(
+            sa.select(
+                A.computehost_id,
+                A.start_date,
+                A.end_date,
+                models.Lease.id,
+                models.Lease.name,
+                models.Lease.project_id,
+            )
+            .join(
+                models.Reservation, models.Reservation.id == A.reservation_id
+            )
+            .join(models.Lease, models.Lease.id == models.Reservation.lease_id)
+            .where(A.computehost_id.in_(matching), _overlapping(start, end))
+            .order_by(A.computehost_id, A.start_date)
+        )
+        for host_id, alloc_start, alloc_end, lease_id, name, project in rows:
+            hosts[host_id]["busy"].append(
+                {
+                    "start_date": alloc_start,
+                    "end_date": alloc_end,
+                    "lease_id": lease_id,
+                    "lease_name": name,
+                    "project_id": project,
+                }
+            )
+        return list(hosts.values())

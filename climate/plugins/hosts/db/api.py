@@ -19,6 +19,7 @@ from climate.plugins.hosts.db.allocations import (  # noqa: F401
     host_allocations_move,
     host_allocations_of,
     host_busy_windows,
+    host_calendar,
     host_next_allocation_start,
     host_previous_holders,
 )

@@ -81,3 +81,95 @@ def test_members_list_the_properties_that_are_not_private(api, hosts):
         {"property": "gpu", "private": False, "values": ["a100", "h100"]},
         {"property": "rack", "private": True, "values": ["r1", "r2"]},
     ]
+
+
+BOB = {"X-Project-Id": "bob-project", "X-User-Id": "bob", "X-Roles": "member"}
+
+
+def _lease(api, name, start, end, gpu, headers):
+    response = api.post(
+        "/v1/leases",
+        json={
+            "name": name,
+            "start_date": start,
+            "end_date": end,
+            "reservations": [
+                {
+                    "resource_type": "physical:host",
+                    "min": 1,
+                    "max": 1,
+                    "resource_properties": f'["==", "$gpu", "{gpu}"]',
+                }
+            ],
+        },
+        headers=headers,
+    )
+    assert response.status_code == 201, response.json
+    return response.json["lease"]
+
+
+def test_the_calendar_names_only_the_callers_leases(api, hosts):
+    mine = _lease(
+        api, "mine", "2030-12-26 12:00", "2030-12-26 14:00", "a100", ALICE
+    )
+    _lease(api, "bobs", "2030-12-27 12:00", "2030-12-27 14:00", "h100", BOB)
+    _lease(api, "later", "2031-01-27 12:00", "2031-01-27 14:00", "h100", BOB)
+    response = api.get(
+        "/v1/os-hosts/calendar?start=2030-12-25 00:00&end=2031-01-01 00:00",
+        headers=ALICE,
+    )
+    assert response.status_code == 200, response.json
+    calendar = response.json["calendar"]
+    assert calendar["start"] == "2030-12-25T00:00:00.000000"
+    assert calendar["hosts"] == [
+        {
+            "name": "h1",
+            "capabilities": {"gpu": "a100"},
+            "busy": [
+                {
+                    "start_date": "2030-12-26T12:00:00.000000",
+                    "end_date": "2030-12-26T14:00:00.000000",
+                    "own": True,
+                    "lease_id": mine["id"],
+                    "lease_name": "mine",
+                }
+            ],
+        },
+        {
+            "name": "h2",
+            "capabilities": {"gpu": "h100"},
+            "busy": [
+                {
+                    "start_date": "2030-12-27T12:00:00.000000",
+                    "end_date": "2030-12-27T14:00:00.000000",
+                    "own": False,
+                }
+            ],
+        },
+    ]
+    filtered = api.get(
+        "/v1/os-hosts/calendar",
+        query_string={
+            "start": "2030-12-25 00:00",
+            "resource_properties": '["==", "$gpu", "h100"]',
+        },
+        headers=ALICE,
+    ).json["calendar"]
+    assert [h["name"] for h in filtered["hosts"]] == ["h2"]
+
+
+@pytest.mark.parametrize(
+    ("query", "fragment"),
+    [
+        ("start=2030-12-25 00:00&end=2030-12-24 00:00", "must be later"),
+        ("start=2030-12-25 00:00&end=2031-03-24 00:00", "at most 62 days"),
+        ("start=soon", "start"),
+        ("resource_properties=[oops", "resource_properties"),
+        ('resource_properties=["==", "$colour", "red"]', "$colour"),
+        ("colour=red", "unknown query parameter"),
+    ],
+)
+def test_bad_calendar_reads_are_400s(api, hosts, query, fragment):
+    response = api.get(f"/v1/os-hosts/calendar?{query}", headers=ALICE)
+    assert response.status_code == 400, response.json
+    assert fragment in response.json["error_message"]
