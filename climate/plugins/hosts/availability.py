@@ -36,20 +36,28 @@ def gaps(busy, need, first, last, next_starts=None):
     """
     next_starts = next_starts or {}
     found = []
-
-    def add(host, free_from, free_until):
-        low = first if free_from is None else max(first, free_from)
-        high = last if free_until is None else min(last, free_until - need)
-        if low <= high:
-            found.append(_Gap(low, high, free_until))
-
+    append = found.append
     for host, windows in busy.items():
         free_from = None  # free since forever
         for start, end in windows:
             if free_from is None or start > free_from:
-                add(host, free_from, start)
-            free_from = end if free_from is None else max(free_from, end)
-        add(host, free_from, next_starts.get(host))
+                low = (
+                    first
+                    if free_from is None or free_from < first
+                    else free_from
+                )
+                high = start - need
+                if high > last:
+                    high = last
+                if low <= high:
+                    append(_Gap(low, high, start))
+            if free_from is None or end > free_from:
+                free_from = end
+        free_until = next_starts.get(host)
+        low = first if free_from is None or free_from < first else free_from
+        high = last if free_until is None else min(last, free_until - need)
+        if low <= high:
+            append(_Gap(low, high, free_until))
     return found
 
 
@@ -63,21 +71,33 @@ def windows(found, count, limit):
         cleaning included, that ``count`` of them allow from ``start``;
         None when unbounded).
     """
+    if not found:
+        return []
+    # A gap running to the end of the period never closes a window: once
+    # ``count`` such gaps are open, the window lasts to the end.
+    horizon = max(g.last for g in found)
     # At one instant, a gap starting there counts before one whose last
     # start is there stops counting: its last start is still allowed.
     events = sorted(
-        [(g.first, 0) for g in found] + [(g.last, 1) for g in found]
+        [(g.first, 0, g.last == horizon) for g in found]
+        + [(g.last, 1, g.last == horizon) for g in found]
     )
-    result, active, opened, index = [], 0, None, 0
-    while index < len(events) and len(result) < limit:
+    result, active, lasting, opened, index = [], 0, 0, None, 0
+    total = len(events)
+    while index < total and len(result) < limit:
         instant = events[index][0]
-        while index < len(events) and events[index] == (instant, 0):
+        while index < total and events[index][:2] == (instant, 0):
             active += 1
+            lasting += events[index][2]
             index += 1
         if opened is None and active >= count:
             opened = instant
-        while index < len(events) and events[index] == (instant, 1):
+        if opened is not None and lasting >= count:
+            result.append(_window(found, opened, horizon, count))
+            break
+        while index < total and events[index][:2] == (instant, 1):
             active -= 1
+            lasting -= events[index][2]
             index += 1
         if opened is not None and active < count:
             result.append(_window(found, opened, instant, count))

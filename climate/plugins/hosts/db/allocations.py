@@ -432,10 +432,16 @@ def host_busy_windows(trees, where, start, end, ignore_reservations=()):
         # A subquery, not the ids: a list of thousands of bound values
         # costs more than matching the hosts again.
         hosts = A.computehost_id.in_(matching)
-        rows = session.execute(
-            sa.select(A.computehost_id, A.start_date, A.end_date)
-            .where(hosts, _overlapping(start, end), *others)
-            .order_by(A.computehost_id, A.start_date)
+        # On the connection, not the ORM session: thousands of rows
+        # without the ORM's per-row work.
+        rows = (
+            session.connection()
+            .execute(
+                sa.select(A.computehost_id, A.start_date, A.end_date)
+                .where(hosts, _overlapping(start, end), *others)
+                .order_by(A.computehost_id, A.start_date)
+            )
+            .all()
         )
         for host_id, alloc_start, alloc_end in rows:
             busy[host_id].append((alloc_start, alloc_end))
