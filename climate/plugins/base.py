@@ -72,6 +72,19 @@ class ResourcePlugin(abc.ABC):
         return []
 
     @classmethod
+    def openapi_paths(cls):
+        """The plugin's routes in ``/v1/openapi.json``.
+
+        Build request bodies and query parameters from the tables the
+        handlers validate with (``climate.api.openapi`` has the helpers),
+        so the document cannot drift from them.  Import them inside this
+        method, like ``blueprints``.
+
+        :returns: ``{path: {method: operation}}``; default: none.
+        """
+        return {}
+
+    @classmethod
     def policies(cls):
         """The plugin's oslo.policy defaults.
 

@@ -109,6 +109,7 @@ def create_lease():
 
 @blueprint.get("/<lease_id>")
 def get_lease(lease_id):
+    body.query_args(())
     lease = _lease_for("climate:leases:get", lease_id)
     return flask.jsonify(lease=views.lease(lease))
 

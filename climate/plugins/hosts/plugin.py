@@ -65,6 +65,13 @@ class PhysicalHostPlugin(base.ResourcePlugin):
         ]
 
     @classmethod
+    def openapi_paths(cls):
+        """Those routes in the OpenAPI document."""
+        from climate.plugins.hosts.api import openapi
+
+        return openapi.paths()
+
+    @classmethod
     def policies(cls):
         """``climate:oshosts:*`` and ``climate:allocations:get``."""
         from climate.plugins.hosts import policies

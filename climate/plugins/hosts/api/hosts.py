@@ -20,7 +20,11 @@ from climate.plugins.hosts.db import api as host_db
 
 blueprint = flask.Blueprint("hosts", __name__)
 
-_ALLOCATION_ARGS = ("lease_id", "reservation_id", "start", "end")
+ALLOCATION_ARGS = ("lease_id", "reservation_id", "start", "end")
+PROPERTY_ARGS = ("detail", "all")
+CALENDAR_ARGS = ("start", "end", "resource_properties")
+#: The fields of a property change, and their types.
+PROPERTY_FIELDS = {"private": (bool, str)}
 _RPCAPI = "climate.physical_host.rpcapi"
 
 
@@ -55,6 +59,7 @@ def create_host():
 
 @blueprint.get("/<host_id>")
 def get_host(host_id):
+    body.query_args(())
     auth.authorize("climate:oshosts:get")
     return flask.jsonify(host=views.host(host_db.host_get(host_id)))
 
@@ -83,7 +88,7 @@ def calendar():
     holds them from ``start`` to ``end``: the caller's own leases by
     name, other projects' as busy only."""
     auth.authorize("climate:oshosts:calendar")
-    args = body.query_args(("start", "end", "resource_properties"))
+    args = body.query_args(CALENDAR_ARGS)
     now = dates.utcnow()
     start = dates.parse(args.get("start", "now"), "start", now)
     end = (
@@ -118,7 +123,7 @@ def calendar():
 @blueprint.get("/properties")
 def list_properties():
     auth.authorize("climate:oshosts:properties:get")
-    args = body.query_args(("detail", "all"))
+    args = body.query_args(PROPERTY_ARGS)
     detail = body.boolean_arg(args.get("detail"), "detail")
     properties = host_db.host_properties_list()
     if not auth.allowed("climate:oshosts:properties:get:private"):
@@ -136,15 +141,13 @@ def list_properties():
 @blueprint.patch("/properties/<name>")
 def update_property(name):
     auth.authorize("climate:oshosts:properties:patch")
-    values = body.json_object(
-        {"private": (bool, str)}, envelope="resource_property"
-    )
+    values = body.json_object(PROPERTY_FIELDS, envelope="resource_property")
     prop = _manager().update_host_property(flask.g.context, name, values)
     return flask.jsonify(resource_property=prop)
 
 
 def _allocation_filters():
-    args = body.query_args(_ALLOCATION_ARGS)
+    args = body.query_args(ALLOCATION_ARGS)
     filters = {k: args[k] for k in ("lease_id", "reservation_id") if k in args}
     for field in ("start", "end"):
         if field in args:
