@@ -61,6 +61,9 @@ def create_app():
         for blueprint, url_prefix in plugin_class.blueprints():
             app.register_blueprint(blueprint, url_prefix=url_prefix)
     public = [OPENAPI_PATH]
+    for plugin_class in enabled.values():
+        public.extend(plugin_class.public_paths)
+    app.extensions["climate.public_paths"] = frozenset(public)
     if CONF.api.metrics_access != "off":
         app.register_blueprint(metrics.blueprint)
     if CONF.api.metrics_access == "open":

@@ -33,6 +33,10 @@ class ResourcePlugin(abc.ABC):
     #: The ``resource_type`` of the reservations this plugin serves.
     resource_type: str = ""
 
+    #: Paths of the plugin's routes answered without authentication
+    #: (a static page that then calls the API with the user's token).
+    public_paths: tuple[str, ...] = ()
+
     # Static parts ------------------------------------------------------------
 
     #: Dotted name of the module defining the plugin's tables on

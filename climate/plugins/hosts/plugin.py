@@ -43,6 +43,9 @@ class PhysicalHostPlugin(base.ResourcePlugin):
         os.path.dirname(__file__), "migrations", "versions"
     )
 
+    #: The web calendar's page (its data needs a token).
+    public_paths = ("/calendar",)
+
     #: The fields a host reservation shows, in the wire order.
     VIEW_FIELDS = (*request.FIELDS, "on_end", "ready_at", "hosts")
 
@@ -53,12 +56,14 @@ class PhysicalHostPlugin(base.ResourcePlugin):
 
     @classmethod
     def blueprints(cls):
-        """``/v1/os-hosts`` (the inventory, properties and allocations),
-        ``/v1/images`` and ``/v1/blocks``."""
-        from climate.plugins.hosts.api import blocks, hosts
+        """``/v1/os-hosts`` (the inventory, properties, allocations and
+        the calendar's data), ``/v1/images``, ``/v1/blocks`` and the web
+        calendar's page, ``/calendar``."""
+        from climate.plugins.hosts.api import blocks, calendar, hosts
         from climate.plugins.hosts.api import images as image_routes
 
         return [
+            (calendar.blueprint, ""),
             (hosts.blueprint, "/v1/os-hosts"),
             (image_routes.blueprint, "/v1/images"),
             (blocks.blueprint, "/v1/blocks"),

@@ -83,6 +83,19 @@ def paths():
     host_id = oa.path("host_id")
     free_form = {"type": "object"}
     return {
+        "/calendar": {
+            "get": {
+                "summary": "The web calendar (an HTML page)",
+                "responses": {
+                    "200": {
+                        "description": "The page",
+                        "content": {
+                            "text/html": {"schema": {"type": "string"}}
+                        },
+                    }
+                },
+            }
+        },
         "/v1/os-hosts": {
             "get": oa.operation("List the hosts", {200: _list("hosts", HOST)}),
             "post": oa.operation(
