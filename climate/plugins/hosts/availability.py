@@ -73,32 +73,35 @@ def windows(found, count, limit):
     """
     if not found:
         return []
-    # A gap running to the end of the period never closes a window: once
-    # ``count`` such gaps are open, the window lasts to the end.
+    # Three sorted lists walked together rather than one list of events:
+    # where gaps open, where they close, and where those open that run to
+    # the end of the period (once ``count`` of them are open, the window
+    # lasts to the end).
     horizon = max(g[1] for g in found)
-    # At one instant, a gap starting there counts before one whose last
-    # start is there stops counting: its last start is still allowed.
-    events = sorted(
-        [(first, 0, last == horizon) for first, last, _ in found]
-        + [(last, 1, last == horizon) for _, last, _ in found]
-    )
-    result, active, lasting, opened, index = [], 0, 0, None, 0
-    total = len(events)
-    while index < total and len(result) < limit:
-        instant = events[index][0]
-        while index < total and events[index][:2] == (instant, 0):
+    opens = sorted(g[0] for g in found)
+    closes = sorted(g[1] for g in found)
+    lasting = sorted(g[0] for g in found if g[1] == horizon)
+    total, result = len(opens), []
+    active = held = i = j = k = 0
+    opened = None
+    while j < total and len(result) < limit:
+        instant = opens[i] if i < total and opens[i] < closes[j] else closes[j]
+        # At one instant, a gap opening there counts before one whose
+        # last start is there stops counting: that start is allowed.
+        while i < total and opens[i] == instant:
             active += 1
-            lasting += events[index][2]
-            index += 1
+            i += 1
+        while k < len(lasting) and lasting[k] <= instant:
+            held += 1
+            k += 1
         if opened is None and active >= count:
             opened = instant
-        if opened is not None and lasting >= count:
+        if opened is not None and held >= count:
             result.append(_window(found, opened, horizon, count))
             break
-        while index < total and events[index][:2] == (instant, 1):
+        while j < total and closes[j] == instant:
             active -= 1
-            lasting -= events[index][2]
-            index += 1
+            j += 1
         if opened is not None and active < count:
             result.append(_window(found, opened, instant, count))
             opened = None
