@@ -21,6 +21,9 @@ CONF = cfg.CONF
 SEARCH_DAYS = 90
 #: The most windows one search returns.
 MAX_LIMIT = 50
+#: The end of the dates a search covers: far enough, and far from
+#: ``datetime.max``, so that no window or cleaning time overflows.
+LAST_DATE = datetime.datetime(9999, 1, 1)
 #: Rounds of "each reservation's earliest window from t" before the next
 #: window of a lease with several reservations is given up.
 _ROUNDS = 10
@@ -30,7 +33,7 @@ def horizon_end(now):
     """The latest end a lease may have (``[manager] booking_horizon``),
     or None."""
     days = CONF.manager.booking_horizon
-    return now + datetime.timedelta(days=days) if days else None
+    return _plus(now, datetime.timedelta(days=days)) if days else None
 
 
 def search_period(after, before, duration, now):
@@ -61,8 +64,12 @@ def search_period(after, before, duration, now):
             f"the maximum lease of {longest} minutes"
         )
     start = now if after is None else max(after, now)
+    if start >= LAST_DATE:
+        raise exceptions.InvalidPeriod(
+            reason=f"after must be before {LAST_DATE:%Y-%m-%d %H:%M}"
+        )
     if before is None:
-        end = start + datetime.timedelta(days=SEARCH_DAYS) + duration
+        end = _plus(start, datetime.timedelta(days=SEARCH_DAYS) + duration)
     else:
         end = before
         if end <= start:
@@ -70,6 +77,7 @@ def search_period(after, before, duration, now):
                 reason=f"before {end:%Y-%m-%d %H:%M} must be later than "
                 f"after {start:%Y-%m-%d %H:%M}"
             )
+    end = min(end, LAST_DATE)
     last = horizon_end(now)
     if last is not None:
         end = min(end, last)
@@ -103,6 +111,13 @@ def search(plugin_class, context, values, start, end, duration, limit):
     ]
 
 
+def _plus(moment, delta):
+    """``moment + delta``, no later than ``LAST_DATE``."""
+    if LAST_DATE - moment <= delta:
+        return LAST_DATE
+    return moment + delta
+
+
 def _capped(max_end, end):
     """What a plugin said, within the searched period's booking
     horizon."""
@@ -123,7 +138,7 @@ def next_available(plugin_classes, context, requests, start, end):
     duration = end - start
     now = dates.utcnow()
     at = max(start, now)
-    until = at + datetime.timedelta(days=SEARCH_DAYS) + duration
+    until = _plus(at, datetime.timedelta(days=SEARCH_DAYS) + duration)
     last = horizon_end(now)
     if last is not None:
         until = min(until, last)
@@ -241,8 +256,12 @@ def _limits(lease, now):
         found.append(
             _limit(
                 "max_lease_duration",
-                start
-                + datetime.timedelta(minutes=CONF.manager.max_lease_duration),
+                _plus(
+                    start,
+                    datetime.timedelta(
+                        minutes=CONF.manager.max_lease_duration
+                    ),
+                ),
                 f"[manager] max_lease_duration: "
                 f"{CONF.manager.max_lease_duration} minutes",
             )
@@ -258,8 +277,10 @@ def _limits(lease, now):
         found.append(
             _limit(
                 "max_lease_duration",
-                start
-                + datetime.timedelta(minutes=enforcement.max_lease_duration),
+                _plus(
+                    start,
+                    datetime.timedelta(minutes=enforcement.max_lease_duration),
+                ),
                 f"[enforcement] max_lease_duration: "
                 f"{enforcement.max_lease_duration} minutes",
             )
@@ -285,8 +306,10 @@ def _limits(lease, now):
             found.append(
                 _limit(
                     "max_extension",
-                    end
-                    + datetime.timedelta(minutes=enforcement.max_extension),
+                    _plus(
+                        end,
+                        datetime.timedelta(minutes=enforcement.max_extension),
+                    ),
                     f"at most {enforcement.max_extension} minutes per "
                     "extension",
                 )

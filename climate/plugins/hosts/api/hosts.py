@@ -11,7 +11,7 @@ import datetime
 
 import flask
 
-from climate import exceptions
+from climate import availability, exceptions
 from climate.api import auth, body
 from climate.common import dates, host_query
 from climate.plugins.hosts import rpcapi
@@ -91,6 +91,10 @@ def calendar():
     args = body.query_args(CALENDAR_ARGS)
     now = dates.utcnow()
     start = dates.parse(args.get("start", "now"), "start", now)
+    if start >= availability.LAST_DATE:
+        raise exceptions.InvalidPeriod(
+            reason=f"start must be before {availability.LAST_DATE:%Y-%m-%d}"
+        )
     end = (
         dates.parse(args["end"], "end", now)
         if "end" in args

@@ -221,6 +221,11 @@ def test_a_refused_update_carries_the_next_window(api, hosts):
             ["must be later than after"],
         ),
         ({"after": "tomorrow"}, ["after"]),
+        ({"after": "9999-12-20 00:00"}, ["after must be before 9999-01-01"]),
+        (
+            {"after": "9998-12-31 23:59", "before": None},
+            ["longer than the period searched"],
+        ),
         ({"limit": "0"}, ["limit must be an integer from 1 to 50"]),
         ({"limit": "51"}, ["limit must be an integer from 1 to 50"]),
         (

@@ -164,6 +164,7 @@ def test_the_calendar_names_only_the_callers_leases(api, hosts):
         ("start=2030-12-25 00:00&end=2030-12-24 00:00", "must be later"),
         ("start=2030-12-25 00:00&end=2031-03-24 00:00", "at most 62 days"),
         ("start=soon", "start"),
+        ("start=9999-12-31 23:59", "start must be before 9999-01-01"),
         ("resource_properties=[oops", "resource_properties"),
         ('resource_properties=["==", "$colour", "red"]', "$colour"),
         ("colour=red", "unknown query parameter"),
