@@ -46,15 +46,16 @@ def _hosts(hosts):
 
 
 def _host(host):
-    details = []
+    """``name (address) [capability=value ...]``: the address for a
+    prepared host, the capabilities when it has any."""
+    text = str(host.get("name"))
     if "address" in host:
-        details.append(host.get("address") or "no address")
-    details.extend(
-        f"{name}:{value}"
-        for name, value in (host.get("capabilities") or {}).items()
-    )
-    name = host.get("name")
-    return f"{name} ({' '.join(details)})" if details else str(name)
+        text += f" ({host.get('address') or 'no address'})"
+    capabilities = host.get("capabilities") or {}
+    if capabilities:
+        pairs = " ".join(f"{k}={v}" for k, v in capabilities.items())
+        text += f" [{pairs}]"
+    return text
 
 
 class SlotsColumn(_Lines):

@@ -92,7 +92,7 @@ def test_show_extension_and_prolong_to_the_max(cli, add_hosts, pool, project):
         {"name": host, "capabilities": {"pool": pool}}
     ]
     table = cli.run("lease", "show", "mine")
-    assert f"hosts={host} (pool:{pool})" in table.stdout, table.stdout
+    assert f"hosts={host} [pool={pool}]" in table.stdout, table.stdout
     other = cli.as_project(f"{project}-other")
     _create(other, "next", _at(5), _at(6), pool)
 
