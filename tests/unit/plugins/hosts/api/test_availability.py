@@ -385,3 +385,57 @@ def test_extension_of_a_lease_not_yours_or_over(api, hosts, config):
         "InvalidState",
         "is TERMINATED; only a PENDING or ACTIVE lease can be extended",
     )
+
+
+def _active(api, name, minutes):
+    soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(
+        minutes=minutes
+    )
+    lease = _lease(api, name, "now", soon.isoformat()).json["lease"]
+    helpers.wait_for(
+        lambda: (
+            api.get(f"/v1/leases/{lease['id']}", headers=ALICE).json["lease"][
+                "status"
+            ]
+            == "ACTIVE"
+        ),
+        10,
+        message=f"lease {name} ACTIVE",
+    )
+    return lease
+
+
+def test_extension_of_a_started_lease_under_the_enforcement_limits(
+    api, hosts, config
+):
+    config.config(
+        enabled_filters=["extension_window", "max_lease_duration"],
+        extension_window=60,
+        max_extension=20,
+        max_lease_duration=24 * 60,
+        group="enforcement",
+    )
+    # Ends in 3 h: extensions open only in its last hour.
+    early = _active(api, "early", 180)
+    advice = _extension(api, early["id"]).json["extension"]
+    assert advice["binding"] == "extension_window"
+    assert advice["prolong_for"] == "0s"
+    assert advice["latest_end_date"] == advice["end_date"]
+    [reservation] = advice["reservations"]
+    assert reservation["swap_note"] == (
+        "its hosts are in use: they cannot be swapped"
+    )
+    names = [limit["name"] for limit in advice["limits"]]
+    assert names == ["max_lease_duration", "extension_window", "max_extension"]
+    # Ends in 30 min: in its window, at most 20 minutes more at a time.
+    late = _active(api, "late", 30)
+    advice = _extension(api, late["id"]).json["extension"]
+    assert advice["binding"] == "max_extension"
+    assert advice["prolong_for"] == f"{20 * 60}s"
+    granted = api.put(
+        f"/v1/leases/{late['id']}",
+        json={"prolong_for": advice["prolong_for"]},
+        headers=ALICE,
+    )
+    assert granted.status_code == 200, granted.json
+    assert granted.json["lease"]["end_date"] == advice["latest_end_date"]
