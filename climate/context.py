@@ -19,18 +19,40 @@ _store = context._request_store
 
 
 class RequestContext(context.RequestContext):
-    """oslo.context's context; Climate adds nothing to the wire form yet.
+    """oslo.context's context, plus the client's idempotency key.
+
+    ``idempotency_key`` and ``idempotency_fingerprint`` (what the request
+    asked, as a digest) travel with a write from the API to the manager,
+    which answers a repeated key with the first result (see
+    ``climate.manager.idempotency``).
 
     Building one never makes it the thread's current context unless
     ``overwrite=True`` is asked for (see ``current()``).
     """
 
-    def __init__(self, *args, overwrite=False, **kwargs):
+    FROM_DICT_EXTRA_KEYS = ["idempotency_key", "idempotency_fingerprint"]
+
+    def __init__(
+        self,
+        *args,
+        overwrite=False,
+        idempotency_key=None,
+        idempotency_fingerprint=None,
+        **kwargs,
+    ):
         before = context.get_current()
         super().__init__(*args, overwrite=overwrite, **kwargs)
+        self.idempotency_key = idempotency_key
+        self.idempotency_fingerprint = idempotency_fingerprint
         if not overwrite and before is None:
             # oslo.context made it current because none was.
             clear_current()
+
+    def to_dict(self):
+        values = super().to_dict()
+        values["idempotency_key"] = self.idempotency_key
+        values["idempotency_fingerprint"] = self.idempotency_fingerprint
+        return values
 
     @classmethod
     def admin(cls):

@@ -248,6 +248,76 @@ class ExternalServiceUnavailable(ClimateException):
     code = 503
 
 
+class ServiceUnavailable(ClimateException):
+    """A service Climate depends on cannot be reached: answered 503 with
+    a ``Retry-After`` of ``retry_after`` seconds."""
+
+    msg_fmt = "%(reason)s"
+    code = 503
+    retry_after = 2
+
+
+class BrokerUnavailable(ServiceUnavailable):
+    """The request could not be sent: the message broker is unreachable."""
+
+    msg_fmt = (
+        "The message broker (%(broker)s) is unreachable, so the lease "
+        "manager cannot be asked; nothing was changed.  Retry in a few "
+        "seconds."
+    )
+
+
+class ManagerTimeout(ServiceUnavailable):
+    """A write was sent, but its answer did not come back in time: its
+    fate is unknown."""
+
+    msg_fmt = (
+        "The lease manager did not answer within %(timeout)s seconds (the "
+        "message broker or the manager may be down); the change may have "
+        "been made.  Retry with the same Idempotency-Key header to get its "
+        "result without making it twice%(advice)s."
+    )
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database cannot be reached."""
+
+    msg_fmt = (
+        "The database is unreachable; nothing was changed.  Retry in a "
+        "few seconds."
+    )
+
+
+class TooManyWrites(ServiceUnavailable):
+    """Every slot the API keeps for writes is taken by a write waiting
+    for the manager."""
+
+    msg_fmt = (
+        "%(count)d changes are already waiting for the lease manager; "
+        "nothing was changed.  Retry in a few seconds."
+    )
+    retry_after = 1
+
+
+class IdempotencyKeyReused(ClimateException):
+    """An Idempotency-Key came back with another request."""
+
+    msg_fmt = (
+        "Idempotency-Key %(key)r was already used by this project for "
+        "another request (%(first)s); send a new key for a new request"
+    )
+    code = 422
+
+
+class IdempotentRequestInProgress(Conflict):
+    """A request with this Idempotency-Key is being handled right now."""
+
+    msg_fmt = (
+        "A request with Idempotency-Key %(key)r is being handled right "
+        "now; retry in a moment to get its result"
+    )
+
+
 class ComputeError(ClimateException):
     """Nova refused or failed a call in a way Climate did not expect."""
 

@@ -9,16 +9,22 @@ Two transports, one contract:
   oslo.messaging's ``fake:/`` driver would do the same but polls every 50 ms.
 """
 
+import concurrent.futures
 import json
+import logging
 import sys
 import threading
+import urllib.parse
 
+import kombu.exceptions
 import oslo_messaging as messaging
 from oslo_config import cfg
 from oslo_messaging._drivers import common as rpc_common
 from oslo_serialization import jsonutils
 
 from climate import context as climate_context
+from climate import exceptions
+from climate.common import outages
 
 CONF = cfg.CONF
 
@@ -76,9 +82,17 @@ def cleanup():
     global _transport
     with _lock:
         if _transport is not None:
-            _transport.cleanup()
+            if _reply_queue_pending():
+                # The driver's cleanup would wait for the broker as long
+                # as that thread does; the process is ending anyway.
+                pass
+            else:
+                _transport.cleanup()
             _transport = None
         _local_endpoints.clear()
+        # A thread still waiting for the broker keeps its old transport.
+        _reply_queue["thread"] = None
+        _reply_queue["ready"] = threading.Event()
 
 
 def get_client(topic, version, namespace=None):
@@ -91,10 +105,204 @@ def get_client(topic, version, namespace=None):
         topic=topic, version=version, namespace=namespace
     )
     if uses_broker():
-        return messaging.get_rpc_client(
-            get_transport(), target, serializer=RequestContextSerializer()
+        _quiet_failed_sends()
+        return BrokerClient(
+            messaging.get_rpc_client(
+                get_transport(), target, serializer=RequestContextSerializer()
+            )
         )
     return InProcessClient(topic, version, namespace)
+
+
+class _FailedSendFilter(logging.Filter):
+    """Drops oslo.messaging's two error lines for each call that could
+    not be sent: ``BrokerClient`` sends once and, during an outage,
+    Climate logs the outage once instead (``climate.common.outages``).
+    Its lines about reconnecting stay."""
+
+    _DROPPED = ("Failed to publish message", "Unable to connect to AMQP")
+
+    def filter(self, record):
+        message = str(record.msg)
+        return not message.startswith(self._DROPPED)
+
+
+_send_filter = _FailedSendFilter()
+
+
+def _quiet_failed_sends():
+    # Its logger's name, as the module names it (oslo_messaging's
+    # packaging has used both spellings).
+    for name in (
+        "oslo.messaging._drivers.impl_rabbit",
+        "oslo_messaging._drivers.impl_rabbit",
+    ):
+        logger = logging.getLogger(name)
+        if _send_filter not in logger.filters:
+            logger.addFilter(_send_filter)
+
+
+def broker_address():
+    """``host:port`` of the configured broker(s), for messages (never the
+    credentials)."""
+    try:
+        url = messaging.TransportURL.parse(CONF, CONF.transport_url)
+    except Exception:  # a message must never fail
+        return urllib.parse.urlsplit(CONF.transport_url or "").hostname
+    return ", ".join(f"{h.hostname}:{h.port or 5672}" for h in url.hosts)
+
+
+class BrokerClient:
+    """oslo.messaging's client, failing fast when the broker is away.
+
+    A call is sent once: when no connection to the broker can be made it
+    fails at once with ``BrokerUnavailable`` (nothing was sent).  A call
+    sent waits for its answer ``timeout`` seconds (default ``[api]
+    write_timeout``), then fails with ``ManagerTimeout``: its fate is
+    unknown, which the message says.  Both are noted in
+    ``climate.common.outages`` (one log line per outage, not per call).
+    """
+
+    def __init__(self, client, timeout=None):
+        self._client = client
+        self._timeout = timeout
+
+    def prepare(self, timeout=None, **kwargs):
+        """A client for another version, namespace or ``timeout``."""
+        timeout = timeout if timeout is not None else self._timeout
+        return BrokerClient(self._client.prepare(**kwargs), timeout)
+
+    def can_send_version(self, version):
+        return self._client.can_send_version(version)
+
+    def call(self, ctxt, method, **kwargs):
+        timeout = self._timeout or CONF.api.write_timeout
+        if not _reply_queue_ready(wait=_REPLY_QUEUE_WAIT):
+            # oslo.messaging would wait for the broker, without limit,
+            # before sending: nothing was sent.
+            outages.BROKER.failed("no connection for the answers")
+            raise exceptions.BrokerUnavailable(broker=broker_address())
+        client = self._client.prepare(timeout=timeout, retry=0)
+        # On a thread of its own, so the caller waits no longer than the
+        # timeout whatever oslo.messaging does (connecting to a broker
+        # that is still starting up can take seconds of its own).
+        sending = _senders().submit(client.call, ctxt, method, **kwargs)
+        try:
+            result = sending.result(timeout=timeout + _DEADLINE_GRACE)
+        except concurrent.futures.TimeoutError:
+            if sending.cancel():  # never started: nothing was sent
+                outages.BROKER.failed("every sending thread is stuck")
+                raise exceptions.BrokerUnavailable(
+                    broker=broker_address()
+                ) from None
+            outages.MANAGER.failed(
+                f"{method} got no answer within {timeout} s"
+            )
+            raise exceptions.ManagerTimeout(
+                timeout=timeout, advice=_retry_advice(ctxt)
+            ) from None
+        except _SEND_FAILURES as exc:
+            outages.BROKER.failed(
+                (str(exc).splitlines() or [type(exc).__name__])[0]
+            )
+            raise exceptions.BrokerUnavailable(
+                broker=broker_address()
+            ) from None
+        except messaging.MessagingTimeout:
+            outages.MANAGER.failed(
+                f"{method} got no answer within {timeout} s"
+            )
+            raise exceptions.ManagerTimeout(
+                timeout=timeout, advice=_retry_advice(ctxt)
+            ) from None
+        outages.BROKER.answered()
+        outages.MANAGER.answered()
+        return result
+
+
+#: How a call fails when no connection to the broker could be made
+#: (oslo.messaging lets kombu's own error through at times).
+_SEND_FAILURES = (
+    messaging.MessageDeliveryFailure,
+    kombu.exceptions.OperationalError,
+    ConnectionError,
+)
+
+#: Seconds past its timeout a call may take before it is given up.
+_DEADLINE_GRACE = 0.5
+_SENDERS = 64
+_sender_pool = []
+
+
+def _senders():
+    """The threads calls are sent from (made on first use)."""
+    with _reply_queue_lock:
+        if not _sender_pool:
+            _sender_pool.append(
+                concurrent.futures.ThreadPoolExecutor(
+                    _SENDERS, thread_name_prefix="rpc-send"
+                )
+            )
+        return _sender_pool[0]
+
+
+#: Seconds a call waits for the queue of the answers to be set up.
+_REPLY_QUEUE_WAIT = 1.0
+_reply_queue = {"thread": None, "ready": threading.Event()}
+_reply_queue_lock = threading.Lock()
+
+
+def _reply_queue_ready(wait):
+    """Is the queue the answers come back on set up (waiting up to
+    ``wait`` seconds for it)?
+
+    oslo.messaging sets it up on the first call, retrying to connect for
+    as long as the broker is away, and holds every other call meanwhile.
+    Climate sets it up on a thread of its own instead, started here the
+    first time, so that a call never waits for it longer than ``wait``.
+    Once set up, oslo.messaging reconnects it by itself.
+    """
+    ready = _reply_queue["ready"]
+    if ready.is_set():
+        return True
+    driver = get_transport()._driver
+    with _reply_queue_lock:
+        thread = _reply_queue["thread"]
+        if thread is None or not thread.is_alive():
+            # The driver's private method, for want of a public one.
+            thread = threading.Thread(
+                target=_set_up_reply_queue,
+                args=(driver, ready),
+                name="rpc-reply-queue",
+                daemon=True,
+            )
+            _reply_queue["thread"] = thread
+            thread.start()
+    return ready.wait(wait)
+
+
+def _reply_queue_pending():
+    thread = _reply_queue["thread"]
+    return (
+        thread is not None
+        and thread.is_alive()
+        and not _reply_queue["ready"].is_set()
+    )
+
+
+def _set_up_reply_queue(driver, ready):
+    get_reply_q = getattr(driver, "_get_reply_q", None)
+    if get_reply_q is not None:
+        get_reply_q()
+    ready.set()
+
+
+def _retry_advice(ctxt):
+    if getattr(ctxt, "idempotency_key", None):
+        return ""
+    return (
+        " (this request had none: look for the change before sending it again)"
+    )
 
 
 def get_server(topic, server, endpoints):

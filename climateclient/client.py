@@ -13,6 +13,8 @@ Managers return plain dicts (the API's JSON) and raise the errors of
 ``climateclient.exceptions`` on anything but success.
 """
 
+import time
+import uuid
 from typing import Any
 
 from keystoneauth1 import adapter as ks_adapter
@@ -30,7 +32,12 @@ from climateclient.v1 import (
 
 SERVICE_TYPE = "reservation"
 REQUEST_ID_HEADER = "X-OpenStack-Request-Id"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 API_PREFIX = "/v1"
+#: Methods that change something: sent with an Idempotency-Key.
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: Longest pause between two attempts, in seconds.
+_MAX_PAUSE = 8.0
 
 
 class Client:
@@ -49,6 +56,13 @@ class Client:
     :param service_type, interface, region_name: where to look in the
         catalog.
     :param timeout: seconds before a request is given up (no session only).
+    :param retries: how many times a request answered 503 with a
+        Retry-After header (the service's database or message broker is
+        away for a moment) is sent again, after the pause Retry-After
+        asks for, or longer ones as attempts go on (up to 8 s).  Every write
+        carries an ``Idempotency-Key`` header, the same on each attempt,
+        so a write the service made but could not confirm is answered
+        with its first result instead of being made twice.  0: never.
     """
 
     def __init__(
@@ -63,6 +77,7 @@ class Client:
         interface: str | None = None,
         region_name: str | None = None,
         timeout: float | None = None,
+        retries: int = 6,
     ) -> None:
         if session is None and not endpoint:
             raise ValueError(
@@ -80,6 +95,8 @@ class Client:
             client_name="climateclient",
         )
         self._prefix = None
+        self.retries = retries
+        self._sleep = time.sleep
         self.leases = leases.LeaseManager(self)
         self.hosts = hosts.HostManager(self)
         self.host_properties = hosts.HostPropertyManager(self)
@@ -103,6 +120,27 @@ class Client:
         :returns: the decoded body, or None for an empty one (204).
         :raises climateclient.exceptions.ClientException: on any failure.
         """
+        headers = {"Accept": "application/json"}
+        if method.upper() in _WRITES:
+            headers[IDEMPOTENCY_HEADER] = str(uuid.uuid4())
+        attempt = 0
+        while True:
+            try:
+                return self._request_once(method, path, json, params, headers)
+            except exceptions.ServiceUnavailable as exc:
+                # Only an outage the service says will pass (Retry-After).
+                if exc.retry_after is None or attempt >= self.retries:
+                    raise
+                attempt += 1
+                pause = min(_MAX_PAUSE, 0.5 * 2**attempt)
+                self._sleep(max(pause, min(_MAX_PAUSE, exc.retry_after)))
+            except exceptions.NotFound:
+                if attempt and method.upper() == "DELETE":
+                    # An attempt the service could not confirm did it.
+                    return None
+                raise
+
+    def _request_once(self, method, path, json, params, headers):
         try:
             url = self._api_prefix() + path
             response = self._adapter.request(
@@ -111,16 +149,18 @@ class Client:
                 json=json,
                 params=params,
                 raise_exc=False,
-                headers={"Accept": "application/json"},
+                headers=headers,
             )
         except ks_exceptions.ClientException as exc:
             raise _from_keystoneauth(exc)
         request_id = response.headers.get(REQUEST_ID_HEADER)
         body = _body(response)
         if response.status_code >= 400:
-            raise exceptions.from_response(
+            error = exceptions.from_response(
                 response.status_code, body, request_id, response.reason
             )
+            error.retry_after = _seconds(response.headers.get("Retry-After"))
+            raise error
         return body
 
     def get(self, path, params=None):
@@ -159,6 +199,13 @@ def _identity_headers(project_id, user_id, roles):
             roles = ",".join(roles)
         headers["X-Roles"] = roles
     return headers
+
+
+def _seconds(value):
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        return None
 
 
 def _body(response):

@@ -1,12 +1,14 @@
 """The Flask application factory of the Lease API."""
 
+import json
+import threading
 import uuid
 
 import flask
 from oslo_config import cfg
 
 from climate import context as climate_context
-from climate import plugins, policy
+from climate import exceptions, plugins, policy, rpc
 from climate.api import (
     auth,
     body,
@@ -18,6 +20,7 @@ from climate.api import (
     root,
 )
 from climate.api.v1 import availability, leases
+from climate.common import idempotency
 from climate.manager import rpcapi
 
 CONF = cfg.CONF
@@ -25,6 +28,11 @@ CONF = cfg.CONF
 REQUEST_ID_HEADER = auth.REQUEST_ID_HEADER
 #: Public, like the versions: what the API is, not what it holds.
 OPENAPI_PATH = "/v1/openapi.json"
+
+#: Methods that change something: they go to the manager.
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: Where the application keeps the semaphore of its write slots.
+WRITE_SLOTS = "climate.write_slots"
 
 
 def create_app():
@@ -44,6 +52,7 @@ def create_app():
     app.url_map.strict_slashes = False
     app.extensions["climate.rpcapi"] = rpcapi.ManagerAPI()
     app.extensions["climate.policy"] = policy.get_enforcer()
+    app.extensions[WRITE_SLOTS] = threading.BoundedSemaphore(_write_slots())
     app.extensions["climate.plugins"] = enabled
 
     app.before_request(_start_request)
@@ -98,9 +107,52 @@ def _start_request():
     flask.g.context = ctxt
     # The log lines of this request carry its context, and only they.
     ctxt.update_store()
+    if flask.request.method in WRITE_METHODS:
+        _name_write(ctxt)
+        if rpc.uses_broker():
+            _take_write_slot()
+
+
+def _name_write(ctxt):
+    """Put the request's Idempotency-Key, and what the request asks, on
+    its context."""
+    key = flask.request.headers.get(idempotency.HEADER)
+    if key is None:
+        return
+    ctxt.idempotency_key = idempotency.check_key(key)
+    raw = flask.request.get_data(cache=True)
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError:
+        body = raw.decode("utf-8", "replace")  # refused later, and so keyed
+    ctxt.idempotency_fingerprint = idempotency.fingerprint(
+        flask.request.method, flask.request.path, body
+    )
+
+
+def _write_slots():
+    """How many writes may wait for the manager at once: the request
+    threads but ``[api] read_threads``, so reads are served however long
+    writes wait."""
+    return max(1, CONF.api.threads - CONF.api.read_threads)
+
+
+def _take_write_slot():
+    """Hold one of the write slots for this request.
+
+    :raises TooManyWrites: none came free within a moment (the manager
+        is slow or away, and every slot holds a write waiting for it).
+    """
+    slots = flask.current_app.extensions[WRITE_SLOTS]
+    if not slots.acquire(timeout=CONF.api.write_slot_wait):
+        raise exceptions.TooManyWrites(count=_write_slots())
+    flask.g.write_slot = slots
 
 
 def _end_request(_error):
+    slots = flask.g.pop("write_slot", None)
+    if slots is not None:
+        slots.release()
     climate_context.clear_current()
 
 

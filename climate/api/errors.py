@@ -31,6 +31,12 @@ def render(code, name, message, **extra):
 
 
 def _climate_error(error):
+    if isinstance(error, exceptions.ServiceUnavailable):
+        # An outage: logged once when it begins and once when it ends
+        # (climate.common.outages), never once per request.
+        response = render(error.code, "ServiceUnavailable", error.message)
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
     if error.code >= 500:
         LOG.error(
             "request %s failed: %s", flask.g.get("request_id"), error.message
@@ -63,16 +69,20 @@ def _http_error(error):
 
 
 def _rpc_timeout(error):
+    # In process (the broker's timeouts are ManagerTimeout): no manager
+    # runs here.
     LOG.error(
         "request %s: the manager did not answer: %s",
         flask.g.get("request_id"),
         error,
     )
-    return render(
+    response = render(
         503,
         "ServiceUnavailable",
         "The lease manager did not answer in time; try again.",
     )
+    response.headers["Retry-After"] = "2"
+    return response
 
 
 def _unexpected_error(error):

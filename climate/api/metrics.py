@@ -23,9 +23,10 @@ from oslo_log import log as logging
 from prometheus_client import core
 from werkzeug import exceptions as http_exceptions
 
-from climate import clock, states
+from climate import clock, exceptions, states
 from climate.api import auth
 from climate.api import healthcheck as healthcheck_api
+from climate.common import outages
 from climate.db import operations
 
 CONF = cfg.CONF
@@ -69,6 +70,7 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(DatabaseCollector())
+        self.registry.register(OutageCollector())
         prometheus_client.ProcessCollector(registry=self.registry)
 
     def render(self):
@@ -148,6 +150,10 @@ class DatabaseCollector:
             lag.add_metric(
                 [], (now - oldest).total_seconds() if oldest else 0.0
             )
+        except exceptions.ServiceUnavailable:
+            # Logged once per outage, where it was found.
+            yield _database_up(0)
+            return
         except Exception as exc:  # the scrape still answers, saying so
             LOG.warning("metrics: the database does not answer: %s", exc)
             yield _database_up(0)
@@ -156,6 +162,53 @@ class DatabaseCollector:
         yield leases
         yield events
         yield lag
+
+
+class OutageCollector:
+    """What this process found of the services it depends on: whether
+    each answered last time, how many outages it saw, how many attempts
+    failed, and how long it has been without each."""
+
+    def describe(self):
+        return list(self._families())
+
+    def collect(self):
+        return self._families()
+
+    def _families(self):
+        labels = ["dependency"]
+        up = core.GaugeMetricFamily(
+            "climate_dependency_up",
+            "Whether the service answered this process's last attempt.",
+            labels=labels,
+        )
+        count = core.CounterMetricFamily(
+            "climate_dependency_outages",
+            "Outages of the service this process saw (one per run of "
+            "failed attempts).",
+            labels=labels,
+        )
+        failures = core.CounterMetricFamily(
+            "climate_dependency_failures",
+            "Attempts that failed because the service could not be "
+            "reached (each answered 503).",
+            labels=labels,
+        )
+        down = core.CounterMetricFamily(
+            "climate_dependency_down_seconds",
+            "Seconds this process spent without the service, the current "
+            "outage included.",
+            labels=labels,
+        )
+        for dependency in outages.ALL:
+            name = [dependency.name]
+            up.add_metric(name, 1 if dependency.up else 0)
+            count.add_metric(name, dependency.outages)
+            failures.add_metric(name, dependency.failures)
+            down.add_metric(
+                name, dependency.seconds_down + dependency.current_outage()
+            )
+        return [up, count, failures, down]
 
 
 def _database_up(value):

@@ -18,6 +18,35 @@ api_opts = [
         min=1,
         help="Number of request threads of the WSGI server (waitress).",
     ),
+    cfg.IntOpt(
+        "read_threads",
+        default=2,
+        min=0,
+        help="Request threads kept for requests that only read (GET): "
+        "writes, which wait for the lease manager, may hold at most "
+        "threads - read_threads threads at once, so reads are answered "
+        "even while the manager or the message broker is away.  Related: "
+        "threads, write_slot_wait.",
+    ),
+    cfg.FloatOpt(
+        "write_slot_wait",
+        default=0.2,
+        min=0,
+        help="Seconds a write waits for one of the threads writes may use "
+        "(see read_threads) before it is answered 503 with Retry-After.",
+    ),
+    cfg.FloatOpt(
+        "write_timeout",
+        default=5.0,
+        min=0.1,
+        help="Seconds a write waits for the lease manager's answer over "
+        "the message broker before it is answered 503, saying that the "
+        "change may have been made and to retry with the same "
+        "Idempotency-Key header.  A lease update or delete that must act "
+        "on the cloud at once waits [manager] act_now_wait longer.  When "
+        "the broker cannot be reached at all, a write is answered 503 at "
+        "once.",
+    ),
     cfg.StrOpt(
         "auth_strategy",
         default="noauth",

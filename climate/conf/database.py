@@ -20,6 +20,22 @@ database_opts = [
         help="Connections kept open per process (PostgreSQL and MariaDB).",
     ),
     cfg.IntOpt(
+        "pool_timeout",
+        default=5,
+        min=1,
+        help="Seconds a request waits for a free pooled connection before "
+        "it is answered 503 (PostgreSQL and MariaDB).  Related: "
+        "max_pool_size.",
+    ),
+    cfg.IntOpt(
+        "connect_timeout",
+        default=5,
+        min=1,
+        help="Seconds to wait for the database server to accept a new "
+        "connection before the request is answered 503 (PostgreSQL and "
+        "MariaDB).",
+    ),
+    cfg.IntOpt(
         "connection_recycle_time",
         default=3600,
         min=1,

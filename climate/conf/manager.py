@@ -17,6 +17,15 @@ manager_opts = [
         "reservations work with no plugin at all.",
     ),
     cfg.IntOpt(
+        "idempotency_key_lifetime",
+        default=86400,
+        min=60,
+        help="Seconds a write sent with an Idempotency-Key header is "
+        "remembered: a retry with the same key within this time gets the "
+        "first answer back instead of a second change (the same key with "
+        "another request is refused with 422).  Older keys are forgotten.",
+    ),
+    cfg.IntOpt(
         "minutes_before_end_lease",
         default=60,
         min=0,

@@ -34,6 +34,12 @@ from climate.db.events import (  # noqa: F401
     leases_with_unfinished_events,
     reservations_transition,
 )
+from climate.db.idempotency import (  # noqa: F401
+    idempotency_key_claim,
+    idempotency_key_get,
+    idempotency_key_record,
+    idempotency_keys_expire,
+)
 
 # The facade re-exports the compute layer's pool functions, kept in a
 # module of their own.

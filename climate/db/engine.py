@@ -29,6 +29,9 @@ from oslo_config import cfg
 from sqlalchemy import event, orm
 from sqlalchemy import exc as sa_exc
 
+from climate import exceptions
+from climate.common import outages
+
 CONF = cfg.CONF
 
 _current = contextvars.ContextVar("climate_db_session", default=None)
@@ -66,6 +69,12 @@ class _Engines:
         else:
             kwargs = {
                 "pool_size": CONF.database.max_pool_size,
+                # A request waits this long for a connection, then is
+                # answered 503: never queued behind a stuck database.
+                "pool_timeout": CONF.database.pool_timeout,
+                "connect_args": {
+                    "connect_timeout": CONF.database.connect_timeout
+                },
                 "pool_recycle": CONF.database.connection_recycle_time,
                 "pool_pre_ping": True,
                 "isolation_level": "READ COMMITTED",
@@ -173,9 +182,38 @@ def _transaction(engine_attr):
     try:
         with session.begin():
             yield session
+    except (sa_exc.DBAPIError, sa_exc.TimeoutError) as exc:
+        if not is_unreachable(exc):
+            raise
+        outages.DATABASE.failed(_first_line(exc))
+        raise exceptions.DatabaseUnavailable() from exc
+    else:
+        outages.DATABASE.answered()
     finally:
         _current.reset(token)
         session.close()
+
+
+def is_unreachable(error):
+    """Did ``error`` come from a database that cannot be reached?
+
+    A lost or refused connection, or no pooled connection free within
+    ``[database] pool_timeout``; not a statement the database refused.
+    """
+    if isinstance(error, sa_exc.TimeoutError):
+        return True  # the pool's: every connection is stuck
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    # Failed while connecting: no statement was sent.
+    return isinstance(error, sa_exc.OperationalError) and not error.statement
+
+
+def _first_line(error):
+    orig = getattr(error, "orig", None) or error
+    text = str(orig).strip().splitlines()
+    return text[0] if text else type(orig).__name__
 
 
 def writer():

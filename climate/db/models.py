@@ -138,6 +138,27 @@ class Event(TimestampMixin, Base):
     lease: Mapped[Lease] = relationship(back_populates="events")
 
 
+class IdempotencyKey(Base):
+    """A write a client named with an ``Idempotency-Key``, and its result.
+
+    Written in the same transaction as the write itself, so the key is
+    recorded exactly when the write happened; a retry with the key gets
+    ``result`` back instead of a second write, until ``expires_at``.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # The RPC method, and a digest of the request (method, path, body).
+    operation: Mapped[str] = mapped_column(String(80))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    # The manager's answer as JSON, as it crossed the RPC layer.
+    result: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime.datetime] = mapped_column(DateTime, index=True)
+
+
 # The local compute driver's pools ------------------------------------------
 # They belong to the compute layer (climate.compute.local), not to a
 # resource plugin: the nova driver keeps the same pools in Nova.

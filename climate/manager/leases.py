@@ -29,7 +29,7 @@ from climate import (
     stages,
     states,
 )
-from climate.common import dates
+from climate.common import dates, idempotency
 from climate.db import api as db_api
 from climate.enforcement import UsageEnforcer
 from climate.manager import notifications
@@ -97,9 +97,14 @@ class LeaseManager:
 
     # Create ---------------------------------------------------------------
 
+    @idempotency.replayable("create_lease")
     @db_api.retry_on_deadlock
     def create(self, context, values):
-        """Validate, admit and store a new lease; return it."""
+        """Validate, admit and store a new lease; return it.
+
+        A request with an idempotency key seen before returns the lease
+        the first one created (see ``climate.common.idempotency``).
+        """
         values = dict(values)
         now = dates.utcnow()
         name = _check_name(values.get("name"))
@@ -176,6 +181,8 @@ class LeaseManager:
         """The create's transaction: admission and the lease's rows."""
         lease_id = lease_values["id"]
         with db_api.writer():
+            # First, so a concurrent retry waits here for this one.
+            idempotency.claim(context, "create_lease")
             lease = db_api.lease_create(lease_values, reservations)
             stored = lease["reservations"]
             for request, row in zip(requested, stored, strict=True):
@@ -197,6 +204,7 @@ class LeaseManager:
                 self._lifecycle.planned_events(lease, stored),
             )
             self._enforcer.check_create(context, lease)
+            idempotency.record(context, lease)
         return lease
 
     def _with_next_available(self, exc, context, requests, start, end):
@@ -223,9 +231,15 @@ class LeaseManager:
 
     # Update ---------------------------------------------------------------
 
+    @idempotency.replayable("update_lease")
     @db_api.retry_on_deadlock
     def update(self, context, lease_id, values):
-        """Change a lease's name, dates or reservations; return it."""
+        """Change a lease's name, dates or reservations; return it.
+
+        A request with an idempotency key seen before returns the lease as
+        the first one left it, without changing it again (``prolong_for``
+        twice would prolong twice).
+        """
         values = dict(values)
         refused = {}
         try:
@@ -240,6 +254,7 @@ class LeaseManager:
         needs once the lease's new window and reservations are known."""
         now = dates.utcnow()
         with db_api.writer():
+            idempotency.claim(context, "update_lease")
             lease = db_api.lease_lock(lease_id, self._scope(context))
             _check_idle(lease)
             changes = {}
@@ -292,6 +307,7 @@ class LeaseManager:
                 moved.append(clock.now())
             current, lease = lease, db_api.lease_get(lease_id)
             self._enforcer.check_update(context, current, lease)
+            idempotency.record(context, lease)
         LOG.info("lease %s updated: %s", lease_id, sorted(changes))
         if moved:
             self._on_change(min(moved))

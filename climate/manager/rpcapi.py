@@ -19,20 +19,33 @@ API version history:
   2.0 manager: upgrade the API and the managers together.
 """
 
+from oslo_config import cfg
+
 from climate import rpc
+
+CONF = cfg.CONF
 
 TOPIC = rpc.MANAGER_TOPIC
 RPC_API_VERSION = "2.0"
 
 
 class ManagerAPI:
-    """One method per manager RPC."""
+    """One method per manager RPC.
+
+    Over a broker, a call waits ``[api] write_timeout`` seconds for its
+    answer (an update or delete, which may wait for the cloud, ``[manager]
+    act_now_wait`` more) and fails fast when the broker is unreachable
+    (``rpc.BrokerClient``).
+    """
 
     def __init__(self):
         self._client = rpc.get_client(TOPIC, RPC_API_VERSION)
 
-    def _call(self, context, method, version="2.0", **kwargs):
-        return self._client.prepare(version=version).call(
+    def _call(self, context, method, version="2.0", acts=False, **kwargs):
+        timeout = CONF.api.write_timeout
+        if acts:
+            timeout += CONF.manager.act_now_wait
+        return self._client.prepare(version=version, timeout=timeout).call(
             context, method, **kwargs
         )
 
@@ -43,7 +56,11 @@ class ManagerAPI:
     def update_lease(self, context, lease_id, values):
         """Change a lease; return it."""
         return self._call(
-            context, "update_lease", lease_id=lease_id, values=values
+            context,
+            "update_lease",
+            acts=True,
+            lease_id=lease_id,
+            values=values,
         )
 
     def delete_lease(self, context, lease_id):
@@ -52,7 +69,9 @@ class ManagerAPI:
         :returns: None once it is gone, or the lease (DELETING) while its
             resources are still being taken back.
         """
-        return self._call(context, "delete_lease", lease_id=lease_id)
+        return self._call(
+            context, "delete_lease", acts=True, lease_id=lease_id
+        )
 
     def get_lease(self, context, lease_id):
         """Return a lease of the caller's project."""

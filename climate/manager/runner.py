@@ -27,11 +27,14 @@ import time
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from climate import clock
+from climate import clock, exceptions
 from climate.db import api as db_api
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
+
+#: Seconds between passes while the database is away.
+_OUTAGE_RETRY = 0.5
 
 
 class EventRunner:
@@ -127,6 +130,11 @@ class EventRunner:
                 else:
                     # Every worker is busy: a finishing one wakes us.
                     timeout = CONF.manager.poll_interval
+            except exceptions.ServiceUnavailable:
+                # The database is away: said once, where it was found.
+                # Look again soon, so due events run within a second or
+                # so of its return.
+                timeout = min(CONF.manager.poll_interval, _OUTAGE_RETRY)
             except Exception:
                 LOG.exception("event runner pass failed; trying again")
                 timeout = CONF.manager.poll_interval
@@ -139,6 +147,13 @@ class EventRunner:
     def _work(self, event):
         try:
             self._handler.process(event)
+        except exceptions.ServiceUnavailable as exc:
+            LOG.warning(
+                "event %s: its outcome could not be recorded (%s); it runs "
+                "again once its claim goes stale",
+                event["id"],
+                exc.message,
+            )
         except Exception:
             # Recording the outcome failed (the database went away): the
             # claim is no longer renewed and goes stale, so this or
@@ -160,6 +175,8 @@ class EventRunner:
                 continue
             try:
                 db_api.events_renew(self.claimer, running, clock.now())
+            except exceptions.ServiceUnavailable:
+                pass  # the outage is logged once, where it was found
             except Exception:
                 LOG.warning(
                     "renewing the claims of %s failed; they go stale after "

@@ -11,7 +11,7 @@ from oslo_config import cfg
 
 from climate import availability, exceptions, policy, states
 from climate.api import auth, body, views
-from climate.common import dates
+from climate.common import dates, idempotency
 from climate.db import api as db_api
 
 CONF = cfg.CONF
@@ -103,7 +103,10 @@ def _bad_status(status):
 def create_lease():
     auth.authorize("climate:leases:post")
     values = body.json_object(_CREATE_FIELDS, envelope="lease")
-    lease = _manager().create_lease(flask.g.context, values)
+    # A retry answered from the record, even while the broker is away.
+    lease = idempotency.first_result(flask.g.context, "create_lease")
+    if lease is None:
+        lease = _manager().create_lease(flask.g.context, values)
     return flask.jsonify(lease=views.lease(lease)), 201
 
 
@@ -133,7 +136,9 @@ def get_extension(lease_id):
 def update_lease(lease_id):
     _lease_for("climate:leases:put", lease_id)
     values = body.json_object(_UPDATE_FIELDS, envelope="lease")
-    lease = _manager().update_lease(flask.g.context, lease_id, values)
+    lease = idempotency.first_result(flask.g.context, "update_lease")
+    if lease is None:
+        lease = _manager().update_lease(flask.g.context, lease_id, values)
     return flask.jsonify(lease=views.lease(lease))
 
 
