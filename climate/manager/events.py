@@ -120,6 +120,11 @@ class EventHandler:
             return SKIPPED
         try:
             self._run_hooks(event, stage, lease)
+        except exceptions.NotReady as exc:
+            # The lease keeps its busy state: the event resumes it.
+            return self._postpone(
+                event, exc.message, exc.kwargs.get("retry_after")
+            )
         except Exception as exc:
             if not isinstance(exc, exceptions.ClimateException):
                 LOG.exception("event %s raised", event["id"])
@@ -331,8 +336,10 @@ class EventHandler:
         if stage.event_type == stages.END.event_type:
             self._enforcer.on_end(context, current)
 
-    def _postpone(self, event, reason):
-        retry_at = clock.now() + datetime.timedelta(seconds=POSTPONE_DELAY)
+    def _postpone(self, event, reason, delay=None):
+        retry_at = clock.now() + datetime.timedelta(
+            seconds=POSTPONE_DELAY if delay is None else delay
+        )
         if not db_api.event_finish(
             event,
             E.UNDONE,

@@ -8,12 +8,15 @@ from oslo_log import log as logging
 
 from climate import compute, exceptions, stages, states
 from climate.common import dates
+from climate.db import api as db_api
 from climate.plugins import base
 from climate.plugins.hosts import (
     conf,
     endpoint,
     images,
     inventory,
+    notices,
+    power,
     provisioning,
     request,
 )
@@ -125,6 +128,15 @@ class PhysicalHostPlugin(base.ResourcePlugin):
         self._admission = provisioning.Admission()
         self.preparer = provisioning.Preparer(self._driver, self._replace)
         self.images = images.ImageManager()
+        self.power = power.PowerManager(self.heal_host)
+        # Power-on is part of preparing a host: it is on before its load.
+        self.preparer.before_load = lambda lease, reservation, host: (
+            self.power.ensure_on([host["computehost_id"]])
+        )
+
+    def periodic_tasks(self):
+        """The power and health pass, every ``[power] interval`` s."""
+        return [(CONF.power.interval, self.power.run_once)]
 
     def rpc_endpoints(self):
         """The host inventory's RPC methods (namespace ``physical_host``),
@@ -296,6 +308,8 @@ class PhysicalHostPlugin(base.ResourcePlugin):
         A failed call undoes only what it added: hosts handed over before
         it stay with the lease.
         """
+        # No lease starts on a host that is off (NotReady: tried again).
+        self.power.ensure_on(_host_ids(reservation))
         hosts = _hostnames(reservation)
         pool = reservation["id"]
         present = self._driver.hosts_in_pool(pool, hosts)
@@ -358,7 +372,10 @@ class PhysicalHostPlugin(base.ResourcePlugin):
     # Preparation and reclaim (stages of their own, see provisioning) ----
 
     def prepare(self, lease, reservation):
-        """Load the reservation's hosts with its image before the start."""
+        """Power the reservation's hosts on, then load them with its
+        image before the start."""
+        if reservation.get("image_id") is not None:
+            self.power.ensure_on(_host_ids(reservation))
         self.preparer.prepare(lease, reservation)
 
     def reclaim(self, lease, reservation):
@@ -391,6 +408,102 @@ class PhysicalHostPlugin(base.ResourcePlugin):
             )
         return found[0] if found else None
 
+    # Healing ---------------------------------------------------------------
+
+    def heal_host(self, host_id):
+        """Move every current and future allocation of a host just marked
+        down onto another free host matching its reservation.
+
+        Future allocations move for their whole window, all in one
+        transaction; an active reservation gets a host free from now and
+        it is handed over.  A reservation nothing can replace the host
+        for keeps ``missing_resources`` and its lease is ``degraded``;
+        its tenant is told either way.
+        """
+        now = dates.utcnow()
+        name = host_db.host_get(host_id)["hypervisor_hostname"]
+        swapped, missing = [], []
+        with host_db.writer():
+            for allocation in host_db.host_allocations_of_host(host_id, now):
+                reservation = db_api.reservation_get(
+                    allocation["reservation_id"]
+                )
+                lease = db_api.lease_get(reservation["lease_id"])
+                reservation = next(
+                    r
+                    for r in lease["reservations"]
+                    if r["id"] == reservation["id"]
+                )
+                found = self._heal_one(lease, reservation, allocation, now)
+                (swapped if found else missing).append(
+                    (lease, reservation, found)
+                )
+        for lease, reservation, found in swapped:
+            notices.resources_changed(lease, reservation, [name], found)
+            if reservation["status"] == states.ReservationStatus.ACTIVE:
+                self._driver.remove_hosts(reservation["id"], [name])
+                try:
+                    self.on_start(lease, reservation)
+                except exceptions.ClimateException as exc:
+                    LOG.warning(
+                        "reservation %s: handing over the host replacing "
+                        "%s failed (%s); its start hook retries",
+                        reservation["id"],
+                        name,
+                        exc,
+                    )
+        for lease, reservation, _ in missing:
+            notices.missing_resources(
+                lease, reservation, [name], "the host failed"
+            )
+        LOG.info(
+            "host %s down: %d reservation(s) healed, %d missing it",
+            name,
+            len(swapped),
+            len(missing),
+        )
+
+    def _heal_one(self, lease, reservation, allocation, now):
+        """Replace the host of one allocation (inside the transaction);
+        the names of the hosts found (empty: none)."""
+        reservation_id = reservation["id"]
+        wanted = request.parse(
+            {}, {f: reservation[f] for f in request.FIELDS if f in reservation}
+        )
+        held = {
+            a["computehost_id"]
+            for a in host_db.host_allocations_of(reservation_id)
+        }
+        start = max(allocation["start_date"], now)
+        host_db.host_allocations_delete(
+            reservation_id, [allocation["computehost_id"]]
+        )
+        host_db.loads_unplan(reservation_id, [allocation["computehost_id"]])
+        found = host_db.host_allocate(
+            reservation_id,
+            start,
+            allocation["end_date"],
+            0,
+            1,
+            wanted.queries,
+            exclude=held,
+            where=self._admission.where(
+                lease, {"block_id": reservation.get("block")}
+            ),
+        )
+        if found:
+            db_api.reservation_update(
+                reservation_id, {"resources_changed": True}
+            )
+            return [
+                a["hypervisor_hostname"]
+                for a in host_db.host_allocations_of(reservation_id)
+                if a["computehost_id"] in found
+            ]
+        db_api.reservation_update(reservation_id, {"missing_resources": True})
+        db_api.lease_update(lease["id"], {"degraded": True})
+        return []
+
 
 def _window(lease, reservation):
     """The window a reservation blocks: every stage that holds its hosts
@@ -421,6 +534,13 @@ def _blocked_by(blockers, context):
     more = len(blockers) - len(said)
     tail = f", and {more} more" if more > 0 else ""
     return "; " + ", ".join(said) + tail
+
+
+def _host_ids(reservation):
+    return [
+        a["computehost_id"]
+        for a in host_db.host_allocations_of(reservation["id"])
+    ]
 
 
 def _hostnames(reservation):

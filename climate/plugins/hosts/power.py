@@ -1,0 +1,415 @@
+"""Power and health of the physical:host plugin's hosts: the energy
+policy, power-on before a reservation needs a host, and failed hosts.
+
+Each host has a power driver (``climate.power``), named with its BMC's
+address and credentials when it is registered.  The manager's periodic
+task (``PowerManager.run_once``, every ``[power] interval`` seconds):
+
+* reads each host's power state and health; a host that fails
+  ``[power] max_failures`` readings in a row (BMC silent, health
+  critical, a power-on that never lands) is marked down and handed to
+  healing (``heal``);
+* finishes changes under way: a boot that landed teaches the host's boot
+  time; a graceful shutdown not landed after ``graceful_timeout`` is
+  forced;
+* with ``[power] energy_policy``: powers on each host that is off and
+  whose next allocation starts within its boot time plus ``margin``
+  plus one interval (an allocation's window already begins with the
+  reservation's preparation lead, so the host is up when preparation
+  must start), and powers off idle hosts of the free pool — none held
+  now, none starting within that lead, idle for ``idle_time`` — beyond
+  the spares kept on (``spare_hosts``, ``spare_share``).
+
+A change is claimed by a conditional update of the host's power row (and
+a power-off decided under the host's row lock, as admission takes it),
+so two managers never act on one host.  Stages never wait for a boot:
+``ensure_on`` asks for the power-on and raises ``NotReady``, and the
+event runner tries again shortly, so no lease starts on a host that is
+off.
+"""
+
+import datetime
+import math
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from climate import clock, exceptions, power
+from climate.plugins.hosts import notices
+from climate.plugins.hosts.db import api as host_db
+
+CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
+
+#: Host fields of the inventory API that say how a host is powered, and
+#: their power row columns.
+HOST_FIELDS = {
+    "power_driver": "driver",
+    "power_address": "address",
+    "power_username": "username",
+    "power_password": "password",
+}
+
+ON, OFF = power.ON, power.OFF
+POWERING_ON = "powering_on"
+POWERING_OFF = "powering_off"
+DOWN = "down"
+
+#: Weight of the newest boot in the learned boot time.
+LEARNING_RATE = 0.3
+
+
+def driver_name(row):
+    return (row or {}).get("driver") or CONF.power.default_driver
+
+
+def split_host_fields(values):
+    """Take the power fields out of a host body; return them as power
+    row columns.
+
+    :raises InvalidInput: a field is not a string, or names no installed
+        power driver.
+    """
+    found = {}
+    for field, column in HOST_FIELDS.items():
+        if field not in values:
+            continue
+        value = values.pop(field)
+        if value is not None and (
+            not isinstance(value, str) or not value.strip() or len(value) > 255
+        ):
+            raise exceptions.InvalidInput(
+                reason=f"{field} must be a non-empty string of at most 255 "
+                "characters"
+            )
+        found[column] = value.strip() if value else None
+    if found.get("driver"):
+        power.driver(found["driver"])
+    return found
+
+
+def check_host(name, fields, current=None):
+    """Reach a host's BMC with its power fields (at registration, or when
+    they change); return the power state it reports.
+
+    :raises PowerUnavailable: the BMC does not answer or refuses the
+        credentials (400, with the reason).
+    :raises InvalidInput: unknown driver.
+    """
+    merged = {**(current or {}), **fields}
+    name_of_driver = driver_name(merged)
+    bmc = power.driver(name_of_driver)
+    target = _target(name, merged)
+    try:
+        return power.call(bmc, "state", target)
+    except power.PowerError as exc:
+        raise exceptions.PowerUnavailable(
+            driver=name_of_driver, host=name, reason=str(exc)
+        )
+
+
+def _target(name, row):
+    return power.Target(
+        name=name,
+        address=row.get("address"),
+        username=row.get("username"),
+        password=row.get("password"),
+    )
+
+
+class PowerManager:
+    """The manager's side of host power: the periodic task, and powering
+    hosts on before a stage hands them over.
+
+    :param heal: ``(host_id) -> None``: moves the reservations of a host
+        just marked down onto other hosts.
+    """
+
+    def __init__(self, heal):
+        self._heal = heal
+        #: Hosts found off when a stage needed them (for benchmarks).
+        self.late_power_ons = 0
+
+    # The periodic task ------------------------------------------------------
+
+    def run_once(self):
+        """One pass over every host with a power row; return how many
+        hosts were ``{"on": n, "off": n, "down": n}`` asked on, off,
+        marked down."""
+        now = clock.now()
+        done = {"on": 0, "off": 0, "down": 0}
+        rows = host_db.host_power_overview(now)
+        idle_on = []
+        for row in rows:
+            bmc = power.driver(driver_name(row))
+            if not bmc.manages_power or row["health"] == DOWN:
+                continue
+            target = self._target_of(row["id"])
+            if target is None:
+                continue
+            observed = self._observe(bmc, target, row, now)
+            if observed is None:
+                if row["failures"] + 1 >= CONF.power.max_failures:
+                    self.mark_down(row["id"], "its BMC does not answer")
+                    done["down"] += 1
+                continue
+            if not CONF.power.energy_policy or not row["reservable"]:
+                continue
+            if observed in (OFF, POWERING_OFF) and self._needed_soon(row, now):
+                if self._power_on(bmc, target, row, now):
+                    done["on"] += 1
+            elif observed == ON and self._idle(row, now):
+                idle_on.append(row)
+        for row in self._beyond_spares(rows, idle_on, now):
+            if self._power_off(row, now):
+                done["off"] += 1
+        return done
+
+    def _target_of(self, host_id):
+        found = host_db.host_power_target(host_id)
+        if found is None:
+            return None
+        return _target(found["hypervisor_hostname"], found)
+
+    def _observe(self, bmc, target, row, now):
+        """Read the host's state and health, finish changes under way;
+        the state it is in now, or None when the reading failed."""
+        try:
+            state = power.call(bmc, "state", target)
+            health = power.call(bmc, "health", target)
+        except power.PowerError as exc:
+            LOG.warning("host %s: power reading failed: %s", row["name"], exc)
+            host_db.host_power_set(
+                row["id"], {"failures": row["failures"] + 1}
+            )
+            return None
+        if health == power.CRITICAL:
+            failures = row["failures"] + 1
+            host_db.host_power_set(
+                row["id"], {"health": health, "failures": failures}
+            )
+            if failures >= CONF.power.max_failures:
+                self.mark_down(row["id"], "its BMC reports it critical")
+            return None
+        values = {"health": health or power.OK, "failures": 0}
+        current = row["state"]
+        if current == POWERING_ON and state == ON:
+            self._landed(row, ON, now)
+            current = ON
+        elif current == POWERING_OFF and state == OFF:
+            self._landed(row, OFF, now)
+            current = OFF
+        elif current == POWERING_ON:
+            current = self._boot_late(bmc, target, row, now, values)
+        elif current == POWERING_OFF:
+            self._shutdown_late(bmc, target, row, now)
+        elif current != state:
+            # Changed outside Climate (an operator, a power cut).
+            values.update(state=state, state_since=now)
+            current = state
+            notices.power_changed(row["name"], state, now)
+        host_db.host_power_set(row["id"], values)
+        return current
+
+    def _landed(self, row, state, now):
+        values = {"state": state, "state_since": now}
+        if state == ON:
+            took = self._since_request(row, now)
+            learned = row["boot_time"]
+            if took is not None:
+                learned = (
+                    took
+                    if learned is None
+                    else learned + LEARNING_RATE * (took - learned)
+                )
+            values.update(boot_time=learned, boots=row["boots"] + 1)
+        else:
+            values["cycles"] = row["cycles"] + 1
+        if host_db.host_power_move(
+            row["id"], (POWERING_ON, POWERING_OFF), values
+        ):
+            LOG.info("host %s is %s", row["name"], state)
+            notices.power_changed(row["name"], state, now)
+
+    def _since_request(self, row, now):
+        requested = row["requested_at"]
+        if requested is None:
+            return None
+        return (now - requested).total_seconds()
+
+    def _boot_late(self, bmc, target, row, now, values):
+        took = self._since_request(row, now) or 0
+        if took > CONF.power.boot_timeout:
+            LOG.warning("host %s did not boot within %s s", row["name"], took)
+            values["failures"] = row["failures"] + 1
+            if values["failures"] >= CONF.power.max_failures:
+                self.mark_down(row["id"], "it does not power on")
+                return POWERING_ON
+            host_db.host_power_set(row["id"], {"requested_at": now})
+        if took >= power.REQUEST_AGAIN:
+            # Some BMCs drop a request made while another was pending.
+            self._ask(bmc, target, "power_on")
+        return POWERING_ON
+
+    def _shutdown_late(self, bmc, target, row, now):
+        took = self._since_request(row, now) or 0
+        if took >= CONF.power.graceful_timeout:
+            self._ask(bmc, target, "power_off", True)
+        elif took >= power.REQUEST_AGAIN:
+            self._ask(bmc, target, "power_off", False)
+
+    def _ask(self, bmc, target, method, *args):
+        try:
+            power.call(bmc, method, target, *args)
+            return True
+        except power.PowerError as exc:
+            LOG.warning("host %s: %s failed: %s", target.name, method, exc)
+            return False
+
+    # Decisions --------------------------------------------------------------
+
+    def lead(self, row):
+        """Seconds before its next allocation a host must be asked on."""
+        boot = row["boot_time"]
+        if boot is None:
+            boot = CONF.power.default_boot_time
+        return boot + CONF.power.margin + CONF.power.interval
+
+    def _needed_soon(self, row, now):
+        if row["busy"]:
+            return True
+        start = row["next_start"]
+        return start is not None and (start - now).total_seconds() <= (
+            self.lead(row)
+        )
+
+    def _idle(self, row, now):
+        if self._needed_soon(row, now):
+            return False
+        known = [t for t in (row["last_end"], row["state_since"]) if t]
+        if not known:
+            return True
+        idle = (now - max(known)).total_seconds()
+        return idle >= CONF.power.idle_time * 60
+
+    def _beyond_spares(self, rows, idle_on, now):
+        """The idle hosts to power off: all but the spares, longest idle
+        first."""
+        idle_hosts = [
+            r
+            for r in rows
+            if r["reservable"]
+            and r["health"] != DOWN
+            and not self._needed_soon(r, now)
+        ]
+        spares = max(
+            CONF.power.spare_hosts,
+            math.ceil(CONF.power.spare_share * len(idle_hosts)),
+        )
+        on_idle = sum(1 for r in idle_hosts if r["state"] in (ON, POWERING_ON))
+        extra = on_idle - spares
+        if extra <= 0:
+            return []
+        # Longest idle first: the one whose next use is furthest.
+        far = datetime.datetime.max
+        ordered = sorted(
+            idle_on, key=lambda r: r["next_start"] or far, reverse=True
+        )
+        return ordered[:extra]
+
+    def _power_on(self, bmc, target, row, now):
+        if not host_db.host_power_move(
+            row["id"],
+            (OFF, POWERING_OFF),
+            {"state": POWERING_ON, "state_since": now, "requested_at": now},
+        ):
+            return False
+        LOG.info("host %s: powering on before its next lease", row["name"])
+        self._ask(bmc, target, "power_on")
+        return True
+
+    def _power_off(self, row, now):
+        """Claim the power-off under the host's row lock, checking again
+        that nothing needs the host soon; then ask its BMC."""
+        lead = datetime.timedelta(seconds=self.lead(row))
+        with host_db.writer():
+            host_db.host_lock(row["id"])
+            if host_db.host_allocations_meeting(row["id"], now, now + lead):
+                return False
+            if not host_db.host_power_move(
+                row["id"],
+                (ON,),
+                {
+                    "state": POWERING_OFF,
+                    "state_since": now,
+                    "requested_at": now,
+                },
+            ):
+                return False
+        target = self._target_of(row["id"])
+        bmc = power.driver(driver_name(row))
+        LOG.info("host %s: idle, powering off", row["name"])
+        self._ask(bmc, target, "power_off", False)
+        return True
+
+    # Stages -----------------------------------------------------------------
+
+    def ensure_on(self, host_ids):
+        """Make sure the hosts are on before a stage hands them over.
+
+        :raises NotReady: some are not on yet; they were asked to power
+            on, and the stage is tried again shortly.
+        """
+        waiting = []
+        now = clock.now()
+        for host_id, row in host_db.host_power_get(host_ids).items():
+            bmc = power.driver(driver_name(row))
+            if not bmc.manages_power:
+                continue
+            target = self._target_of(host_id)
+            if target is None:
+                continue
+            try:
+                state = power.call(bmc, "state", target)
+            except power.PowerError as exc:
+                waiting.append((target.name, str(exc)))
+                continue
+            if state == ON:
+                if row["state"] != ON:
+                    row = {**row, "id": host_id, "name": target.name}
+                    row["requested_at"] = None
+                    self._landed(row, ON, now)
+                continue
+            self.late_power_ons += 1
+            if host_db.host_power_move(
+                host_id,
+                (ON, OFF, POWERING_OFF),
+                {
+                    "state": POWERING_ON,
+                    "state_since": now,
+                    "requested_at": now,
+                },
+            ):
+                self._ask(bmc, target, "power_on")
+            boot = row["boot_time"] or CONF.power.default_boot_time
+            waiting.append((target.name, f"booting (about {boot:.0f} s)"))
+        if waiting:
+            said = ", ".join(f"host {n}: {why}" for n, why in waiting)
+            raise exceptions.NotReady(
+                reason=said, retry_after=max(CONF.power.poll_interval, 1.0)
+            )
+
+    # Failed hosts -----------------------------------------------------------
+
+    def mark_down(self, host_id, reason):
+        """Take a failed host out of service and heal its reservations."""
+        with host_db.writer():
+            host_db.host_lock(host_id)
+            host = host_db.host_get(host_id)
+            host_db.host_update(host_id, {"reservable": False}, {})
+            host_db.host_power_set(host_id, {"health": DOWN})
+        LOG.warning(
+            "host %s marked down: %s", host["hypervisor_hostname"], reason
+        )
+        notices.host_down(host["hypervisor_hostname"], reason)
+        self._heal(host_id)
