@@ -129,6 +129,7 @@ class PhysicalHostPlugin(base.ResourcePlugin):
         self.preparer = provisioning.Preparer(self._driver, self._replace)
         self.images = images.ImageManager()
         self.power = power.PowerManager(self.heal_host)
+        self._handovers = {}  # reservation id -> lease id, see heal_host
         # Power-on is part of preparing a host: it is on before its load.
         self.preparer.before_load = lambda lease, reservation, host: (
             self.power.ensure_on([host["computehost_id"]])
@@ -136,7 +137,7 @@ class PhysicalHostPlugin(base.ResourcePlugin):
 
     def periodic_tasks(self):
         """The power and health pass, every ``[power] interval`` s."""
-        return [(CONF.power.interval, self.power.run_once)]
+        return [(CONF.power.interval, self._power_pass)]
 
     def rpc_endpoints(self):
         """The host inventory's RPC methods (namespace ``physical_host``),
@@ -442,16 +443,8 @@ class PhysicalHostPlugin(base.ResourcePlugin):
             notices.resources_changed(lease, reservation, [name], found)
             if reservation["status"] == states.ReservationStatus.ACTIVE:
                 self._driver.remove_hosts(reservation["id"], [name])
-                try:
-                    self.on_start(lease, reservation)
-                except exceptions.ClimateException as exc:
-                    LOG.warning(
-                        "reservation %s: handing over the host replacing "
-                        "%s failed (%s); its start hook retries",
-                        reservation["id"],
-                        name,
-                        exc,
-                    )
+                self._handovers[reservation["id"]] = lease["id"]
+        self._hand_over_replacements()
         for lease, reservation, _ in missing:
             notices.missing_resources(
                 lease, reservation, [name], "the host failed"
@@ -462,6 +455,43 @@ class PhysicalHostPlugin(base.ResourcePlugin):
             len(swapped),
             len(missing),
         )
+
+    def _hand_over_replacements(self):
+        """Hand the hosts that replaced failed ones to their active
+        reservations; one still booting is tried again at the next pass
+        of the power task (this manager's memory: a restart leaves it to
+        the operator)."""
+        for reservation_id, lease_id in list(self._handovers.items()):
+            try:
+                lease = db_api.lease_get(lease_id)
+                reservation = next(
+                    r
+                    for r in lease["reservations"]
+                    if r["id"] == reservation_id
+                )
+                if reservation["status"] == states.ReservationStatus.ACTIVE:
+                    self.on_start(lease, reservation)
+            except exceptions.NotReady as exc:
+                LOG.info(
+                    "reservation %s: replacement not handed over yet: %s",
+                    reservation_id,
+                    exc.message,
+                )
+                continue
+            except (exceptions.NotFound, StopIteration):
+                pass
+            except Exception:
+                LOG.exception(
+                    "reservation %s: handing over a replacement failed; "
+                    "trying again at the next pass",
+                    reservation_id,
+                )
+                continue
+            self._handovers.pop(reservation_id, None)
+
+    def _power_pass(self):
+        self.power.run_once()
+        self._hand_over_replacements()
 
     def _heal_one(self, lease, reservation, allocation, now):
         """Replace the host of one allocation (inside the transaction);

@@ -148,10 +148,9 @@ class PowerManager:
             if target is None:
                 continue
             observed = self._observe(bmc, target, row, now)
-            if observed is None:
-                if row["failures"] + 1 >= CONF.power.max_failures:
-                    self.mark_down(row["id"], "its BMC does not answer")
-                    done["down"] += 1
+            if observed == DOWN:
+                done["down"] += 1
+            if observed in (None, DOWN):
                 continue
             if not CONF.power.energy_policy or not row["reservable"]:
                 continue
@@ -173,24 +172,18 @@ class PowerManager:
 
     def _observe(self, bmc, target, row, now):
         """Read the host's state and health, finish changes under way;
-        the state it is in now, or None when the reading failed."""
+        the state it is in now, None when the reading failed, ``DOWN``
+        when that failure marked it down."""
         try:
             state = power.call(bmc, "state", target)
             health = power.call(bmc, "health", target)
         except power.PowerError as exc:
             LOG.warning("host %s: power reading failed: %s", row["name"], exc)
-            host_db.host_power_set(
-                row["id"], {"failures": row["failures"] + 1}
-            )
-            return None
+            return self._failed(row, {}, "its BMC does not answer")
         if health == power.CRITICAL:
-            failures = row["failures"] + 1
-            host_db.host_power_set(
-                row["id"], {"health": health, "failures": failures}
+            return self._failed(
+                row, {"health": health}, "its BMC reports it critical"
             )
-            if failures >= CONF.power.max_failures:
-                self.mark_down(row["id"], "its BMC reports it critical")
-            return None
         values = {"health": health or power.OK, "failures": 0}
         current = row["state"]
         if current == POWERING_ON and state == ON:
@@ -200,7 +193,9 @@ class PowerManager:
             self._landed(row, OFF, now)
             current = OFF
         elif current == POWERING_ON:
-            current = self._boot_late(bmc, target, row, now, values)
+            late = self._boot_late(bmc, target, row, now)
+            if late is not None:
+                return late
         elif current == POWERING_OFF:
             self._shutdown_late(bmc, target, row, now)
         elif current != state:
@@ -210,6 +205,14 @@ class PowerManager:
             notices.power_changed(row["name"], state, now)
         host_db.host_power_set(row["id"], values)
         return current
+
+    def _failed(self, row, values, reason):
+        failures = row["failures"] + 1
+        host_db.host_power_set(row["id"], {**values, "failures": failures})
+        if failures < CONF.power.max_failures:
+            return None
+        self.mark_down(row["id"], reason)
+        return DOWN
 
     def _landed(self, row, state, now):
         values = {"state": state, "state_since": now}
@@ -237,19 +240,21 @@ class PowerManager:
             return None
         return (now - requested).total_seconds()
 
-    def _boot_late(self, bmc, target, row, now, values):
+    def _boot_late(self, bmc, target, row, now):
+        """A boot not landed yet: ask again; past ``boot_timeout`` it
+        counts as a failure (``DOWN`` when that marked the host down,
+        else ``POWERING_ON``); None while it may still land."""
         took = self._since_request(row, now) or 0
-        if took > CONF.power.boot_timeout:
-            LOG.warning("host %s did not boot within %s s", row["name"], took)
-            values["failures"] = row["failures"] + 1
-            if values["failures"] >= CONF.power.max_failures:
-                self.mark_down(row["id"], "it does not power on")
-                return POWERING_ON
-            host_db.host_power_set(row["id"], {"requested_at": now})
         if took >= power.REQUEST_AGAIN:
             # Some BMCs drop a request made while another was pending.
             self._ask(bmc, target, "power_on")
-        return POWERING_ON
+        if took <= CONF.power.boot_timeout:
+            return None
+        LOG.warning("host %s did not boot within %s s", row["name"], took)
+        return (
+            self._failed(row, {"requested_at": now}, "it does not power on")
+            or POWERING_ON
+        )
 
     def _shutdown_late(self, bmc, target, row, now):
         took = self._since_request(row, now) or 0
