@@ -7,6 +7,8 @@ here: the power state and whether the BMC answers are what the health
 task sees.
 """
 
+import threading
+
 from climate.power import base
 
 DEFAULT_PORT = 623
@@ -25,34 +27,50 @@ def _split(address):
 
 
 class IPMIDriver(base.PowerDriver):
-    """Power state and on/off through an IPMI 2.0 (RMCP+) BMC."""
+    """Power state and on/off through an IPMI 2.0 (RMCP+) BMC.
 
-    def _run(self, target, action):
-        from pyghmi import exceptions as pyghmi_exceptions
+    pyghmi keeps one session per BMC and user, which a second
+    ``Command`` for the same BMC cannot use: one ``Command`` per BMC and
+    credentials is kept (its session kept alive by pyghmi), dropped when
+    a call fails so that the next one logs in again.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._commands = {}
+
+    def _command(self, target):
         from pyghmi.ipmi import command
 
         host, port = _split(target.address)
+        key = (host, port, target.username or "", target.password or "")
+        with self._lock:
+            found = self._commands.get(key)
+            if found is None:
+                found = command.Command(
+                    bmc=host,
+                    userid=key[2],
+                    password=key[3],
+                    port=port,
+                )
+                self._commands[key] = found
+            return key, found
+
+    def _run(self, target, action):
+        from pyghmi import exceptions as pyghmi_exceptions
+
         try:
-            bmc = command.Command(
-                bmc=host,
-                userid=target.username or "",
-                password=target.password or "",
-                port=port,
-                keepalive=False,
-            )
+            key, bmc = self._command(target)
         except pyghmi_exceptions.IpmiException as exc:
             raise base.PowerError(f"the BMC refused the session: {exc}")
         except OSError as exc:
             raise base.PowerError(f"the BMC cannot be reached: {exc}")
         try:
             return action(bmc)
-        except pyghmi_exceptions.IpmiException as exc:
+        except Exception as exc:
+            with self._lock:
+                self._commands.pop(key, None)
             raise base.PowerError(f"the BMC answered an error: {exc}")
-        finally:
-            try:
-                bmc.ipmi_session.logout()
-            except Exception:  # noqa: BLE001 (a session gone is fine)
-                pass
 
     def check(self, target):
         self.state(target)
