@@ -13,6 +13,10 @@ from climate.power import base
 
 DEFAULT_PORT = 623
 
+# As pyghmi's own session cache, for the whole process.
+_lock = threading.Lock()
+_commands = {}
+
 
 def _split(address):
     if not address:
@@ -31,21 +35,18 @@ class IPMIDriver(base.PowerDriver):
 
     pyghmi keeps one session per BMC and user, which a second
     ``Command`` for the same BMC cannot use: one ``Command`` per BMC and
-    credentials is kept (its session kept alive by pyghmi), dropped when
-    a call fails so that the next one logs in again.
+    credentials is kept in this process (its session kept alive by
+    pyghmi), dropped when a call fails so that the next one logs in
+    again.
     """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._commands = {}
 
     def _command(self, target):
         from pyghmi.ipmi import command
 
         host, port = _split(target.address)
         key = (host, port, target.username or "", target.password or "")
-        with self._lock:
-            found = self._commands.get(key)
+        with _lock:
+            found = _commands.get(key)
             if found is None:
                 found = command.Command(
                     bmc=host,
@@ -53,7 +54,7 @@ class IPMIDriver(base.PowerDriver):
                     password=key[3],
                     port=port,
                 )
-                self._commands[key] = found
+                _commands[key] = found
             return key, found
 
     def _run(self, target, action):
@@ -68,8 +69,8 @@ class IPMIDriver(base.PowerDriver):
         try:
             return action(bmc)
         except Exception as exc:
-            with self._lock:
-                self._commands.pop(key, None)
+            with _lock:
+                _commands.pop(key, None)
             raise base.PowerError(f"the BMC answered an error: {exc}")
 
     def check(self, target):

@@ -44,10 +44,12 @@ class RedfishDriver(base.PowerDriver):
         base_url, path = _split(target.address)
         timeout = CONF.power.call_timeout
         try:
+            # Basic auth on each request: no session to open and expire.
             root = sushy.Sushy(
                 base_url + _ROOT,
-                username=target.username,
-                password=target.password,
+                auth=sushy.auth.BasicAuth(
+                    username=target.username, password=target.password
+                ),
                 server_side_retries=0,
                 read_timeout=timeout,
                 connect_timeout=timeout,
