@@ -74,6 +74,13 @@ def call(power_driver, method, target, *args, timeout=None):
 
     :raises PowerError: the call failed or took too long.
     """
+    if not power_driver.remote:
+        try:
+            return getattr(power_driver, method)(target, *args)
+        except PowerError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise PowerError(f"{method} of host {target.name} failed: {exc}")
     timeout = CONF.power.call_timeout if timeout is None else timeout
     future = _pool.submit(getattr(power_driver, method), target, *args)
     try:

@@ -45,10 +45,13 @@ class PowerDriver(abc.ABC):
     """One way of switching hosts on and off.
 
     ``manages_power`` is False for a driver whose hosts are always on (the
-    energy policy leaves them alone).
+    energy policy leaves them alone); ``remote`` is False for a driver
+    that answers from this process and never blocks (its calls need no
+    thread to bound them).
     """
 
     manages_power = True
+    remote = True
 
     @abc.abstractmethod
     def check(self, target):

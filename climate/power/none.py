@@ -7,6 +7,7 @@ class NoPower(base.PowerDriver):
     """For hosts Climate does not switch: always on, never powered off."""
 
     manages_power = False
+    remote = False
 
     def check(self, target):
         return None

@@ -70,6 +70,8 @@ def forget():
 class SimulatedPower(base.PowerDriver):
     """In-memory BMCs on Climate's clock."""
 
+    remote = False
+
     def _get(self, target):
         host = _host(target)
         if host["health"] is None:

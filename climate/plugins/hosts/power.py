@@ -144,9 +144,7 @@ class PowerManager:
             bmc = power.driver(driver_name(row))
             if not bmc.manages_power or row["health"] == DOWN:
                 continue
-            target = self._target_of(row["id"])
-            if target is None:
-                continue
+            target = _target(row["name"], row)
             observed = self._observe(bmc, target, row, now)
             if observed == DOWN:
                 done["down"] += 1
@@ -184,7 +182,9 @@ class PowerManager:
             return self._failed(
                 row, {"health": health}, "its BMC reports it critical"
             )
-        values = {"health": health or power.OK, "failures": 0}
+        values = {}
+        if (row["health"], row["failures"]) != (health or power.OK, 0):
+            values = {"health": health or power.OK, "failures": 0}
         current = row["state"]
         if current == POWERING_ON and state == ON:
             self._landed(row, ON, now)
@@ -203,7 +203,8 @@ class PowerManager:
             values.update(state=state, state_since=now)
             current = state
             notices.power_changed(row["name"], state, now)
-        host_db.host_power_set(row["id"], values)
+        if values:
+            host_db.host_power_set(row["id"], values)
         return current
 
     def _failed(self, row, values, reason):
@@ -366,6 +367,7 @@ class PowerManager:
             on, and the stage is tried again shortly.
         """
         waiting = []
+        soonest = float("inf")
         now = clock.now()
         for host_id, row in host_db.host_power_get(host_ids).items():
             bmc = power.driver(driver_name(row))
@@ -397,11 +399,16 @@ class PowerManager:
             ):
                 self._ask(bmc, target, "power_on")
             boot = row["boot_time"] or CONF.power.default_boot_time
-            waiting.append((target.name, f"booting (about {boot:.0f} s)"))
+            asked = row["requested_at"] if row["state"] == POWERING_ON else now
+            left = boot - (now - (asked or now)).total_seconds()
+            waiting.append((target.name, f"booting, up in about {left:.0f} s"))
+            soonest = min(soonest, left)
         if waiting:
             said = ", ".join(f"host {n}: {why}" for n, why in waiting)
+            # Look again when the first should be up, or at the next poll.
             raise exceptions.NotReady(
-                reason=said, retry_after=max(CONF.power.poll_interval, 1.0)
+                reason=said,
+                retry_after=max(soonest, CONF.power.poll_interval),
             )
 
     # Failed hosts -----------------------------------------------------------

@@ -306,16 +306,25 @@ class _NoPreparation:
         pass
 
 
+class _AlwaysOn:
+    """Hosts without a power driver: always on."""
+
+    def ensure_on(self, host_ids):
+        pass
+
+
 class _Plugin(host_plugin.PhysicalHostPlugin):
     def __init__(self, driver):
         self._driver = driver
         self.preparer = _NoPreparation()
+        self.power = _AlwaysOn()
 
 
 def test_a_failed_start_leaves_no_host_half_moved(driver, fake, monkeypatch):
     driver.ensure_pool("freepool", {})
     driver.add_hosts("freepool", ["compute1"])
     monkeypatch.setattr(host_plugin, "_hostnames", lambda r: ["compute1"])
+    monkeypatch.setattr(host_plugin, "_host_ids", lambda r: [1])
     fake.fail_matching = (
         "POST",
         r"/os-aggregates/1/action",  # the free pool: remove_host fails

@@ -1,7 +1,8 @@
 """Hosts' power rows: driver, BMC credentials, state and health.
 
-Credentials leave the database through ``host_power_target`` only, which
-the manager calls; every other read (the API's) omits them.  A power
+Credentials leave the database through ``host_power_target`` and
+``host_power_overview`` only, which the manager calls; every other read
+(the API's) omits them.  A power
 change is claimed with ``host_power_move``: a conditional update from
 the states the decision was made in, so of two managers deciding at once
 one wins and the other leaves the host alone.
@@ -116,7 +117,9 @@ def host_power_move(host_id, from_states, values):
 
 def host_power_overview(now):
     """Every host with a power row, and what the energy policy needs:
-    ``id``, ``name``, ``reservable``, the public power fields, ``busy``
+    ``id``, ``name``, ``reservable``, the power fields with the BMC's
+    ``username`` and ``password`` (for the manager's power task only),
+    ``busy``
     (an allocation holds it now), ``next_start`` (its next allocation's
     start, after now) and ``last_end`` (when its last allocation
     ended)."""
@@ -153,6 +156,8 @@ def host_power_overview(now):
                 "name": name,
                 "reservable": reservable,
                 **_public(row),
+                "username": row.username,
+                "password": row.password,
                 "busy": host_id in busy,
                 "next_start": next_start.get(host_id),
                 "last_end": last_end.get(host_id),
