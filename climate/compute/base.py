@@ -62,6 +62,14 @@ class ComputeDriver(abc.ABC):
         :param policy: the reservation's ``on_end`` value.
         """
 
+    def runs_servers(self, hostname):
+        """Whether servers still run on a host (a recycled host returns
+        to the free pool once none does).
+
+        :returns: True or False (the default: a driver without servers).
+        """
+        return False
+
     def servers_since(self, hostname, since):
         """Whether a server was created on a host since ``since``.
 

@@ -242,6 +242,8 @@ class NovaDriver(base.ComputeDriver):
 
     def reclaim_hosts(self, hostnames, policy):
         policy = policy or "default"
+        if policy == "kill":
+            policy = "default"
         if policy not in POLICIES:
             raise exceptions.InvalidInput(
                 reason=f"on_end policy {policy!r} is not one of "
@@ -304,6 +306,12 @@ class NovaDriver(base.ComputeDriver):
             if created[:19] >= since.isoformat()[:19]:
                 return True
         return False
+
+    def runs_servers(self, hostname):
+        return any(
+            s.get("status") not in _OFF_HOST
+            for s in self._servers_on(self._host(hostname))
+        )
 
     def _servers_on(self, host):
         servers = []

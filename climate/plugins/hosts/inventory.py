@@ -129,7 +129,7 @@ class HostInventory:
             powered["state_since"] = dates.utcnow()
         if columns.get("reservable"):
             # The operator returns a host marked down to service.
-            powered.update(health="ok", failures=0)
+            powered.update(health="ok", failures=0, recycling_since=None)
         if "driver" in provisioned or "address" in provisioned:
             current = host_db.host_get(host_id)
             provisioning.check_host(
@@ -146,6 +146,12 @@ class HostInventory:
                 host_db.host_power_set(host["id"], powered)
             if provisioned or powered:
                 host = host_db.host_get(host["id"])
+            if columns.get("reservable"):
+                # Back from failure or release: in the free pool again.
+                self._driver.ensure_pool(CONF.compute.freepool_name, {})
+                self._driver.add_hosts(
+                    CONF.compute.freepool_name, [host["hypervisor_hostname"]]
+                )
             self._check_reservations_still_fit(host)
         return host
 

@@ -107,6 +107,7 @@ class ComputeHostReservation(models.Base):
     resource_properties: Mapped[str] = mapped_column(Text, default="")
     before_end: Mapped[str] = mapped_column(String(36), default="default")
     on_end: Mapped[str] = mapped_column(String(36), default="default")
+    grace_period: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ComputeHostAllocation(models.Base):
@@ -331,3 +332,6 @@ class HostPower(models.Base):
     cycles: Mapped[int] = mapped_column(Integer, default=0)
     health: Mapped[str] = mapped_column(String(16), default="ok")
     failures: Mapped[int] = mapped_column(Integer, default=0)
+    #: Since when the host waits, out of the free pool, for the servers
+    #: a recycled lease left on it to go (None: not recycling).
+    recycling_since: Mapped[datetime.datetime | None] = mapped_column(DateTime)

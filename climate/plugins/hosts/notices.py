@@ -122,3 +122,29 @@ def resources_changed(lease, reservation, removed, added):
         notifier.info(context, HEALED, payload)
     except Exception:
         LOG.exception("sending %s for lease %s failed", HEALED, lease["id"])
+
+
+GRACE = "lease.reservation.grace_period"
+
+
+def grace_period(lease, reservation, hosts, minutes):
+    """Tell the lease's tenant that its hosts' end action waits."""
+    notifier = _get()
+    if not notifier.is_enabled():
+        return
+    context = climate_context.RequestContext(
+        user_id=lease["user_id"],
+        project_id=lease["project_id"],
+        overwrite=False,
+    )
+    payload = {
+        "lease_id": lease["id"],
+        "reservation_id": reservation["id"],
+        "hosts": list(hosts),
+        "grace_period": minutes,
+        "on_end": reservation.get("on_end"),
+    }
+    try:
+        notifier.info(context, GRACE, payload)
+    except Exception:
+        LOG.exception("sending %s for lease %s failed", GRACE, lease["id"])

@@ -13,6 +13,7 @@ from climate.plugins import base
 from climate.plugins.hosts import (
     conf,
     endpoint,
+    endpolicy,
     images,
     inventory,
     notices,
@@ -46,7 +47,7 @@ class PhysicalHostPlugin(base.ResourcePlugin):
     )
 
     #: The fields a host reservation shows, in the wire order.
-    VIEW_FIELDS = (*request.FIELDS, "on_end", "ready_at", "hosts")
+    VIEW_FIELDS = (*request.FIELDS, "ready_at", "hosts")
 
     @classmethod
     def list_opts(cls):
@@ -108,7 +109,7 @@ class PhysicalHostPlugin(base.ResourcePlugin):
     def stages(cls):
         """``prepare_hosts`` before the start and ``reclaim_hosts`` after
         the end, for reservations with an image."""
-        return list(provisioning.STAGES)
+        return [*provisioning.STAGES, *endpolicy.STAGES]
 
     @classmethod
     def usage(cls, lease_ids):
@@ -130,6 +131,7 @@ class PhysicalHostPlugin(base.ResourcePlugin):
         self.images = images.ImageManager()
         self.power = power.PowerManager(self.heal_host)
         self._handovers = {}  # reservation id -> lease id, see heal_host
+        self.end_policy = endpolicy.EndPolicy(self._driver, self.heal_host)
         # Power-on is part of preparing a host: it is on before its load.
         self.preparer.before_load = lambda lease, reservation, host: (
             self.power.ensure_on([host["computehost_id"]])
@@ -357,17 +359,18 @@ class PhysicalHostPlugin(base.ResourcePlugin):
         return host_db.host_previous_holders(reservation["id"], since)
 
     def on_end(self, lease, reservation):
-        hosts = _hostnames(reservation)
-        pool = reservation["id"]
-        self._driver.reclaim_hosts(hosts, reservation.get("on_end"))
-        self._driver.ensure_pool(CONF.compute.freepool_name, {})
-        self._driver.add_hosts(CONF.compute.freepool_name, hosts)
-        self._driver.remove_hosts(pool, hosts)
-        self._driver.delete_pool(pool)
-        LOG.info(
-            "reservation %s: hosts %s back in the free pool",
-            pool,
-            ", ".join(hosts),
+        """Apply the reservation's ``on_end`` to its hosts, or, with a
+        grace period, tell the tenant and leave it to ``finish``."""
+        allocations = host_db.host_allocations_of(reservation["id"])
+        if reservation.get("grace_period"):
+            self.end_policy.grace_started(lease, reservation, allocations)
+            return
+        self.end_policy.act(lease, reservation, allocations)
+
+    def finish(self, lease, reservation):
+        """The end action after the grace period (``finish_hosts``)."""
+        self.end_policy.act(
+            lease, reservation, host_db.host_allocations_of(reservation["id"])
         )
 
     # Preparation and reclaim (stages of their own, see provisioning) ----
@@ -492,6 +495,7 @@ class PhysicalHostPlugin(base.ResourcePlugin):
     def _power_pass(self):
         self.power.run_once()
         self._hand_over_replacements()
+        self.end_policy.return_recycled()
 
     def _heal_one(self, lease, reservation, allocation, now):
         """Replace the host of one allocation (inside the transaction);

@@ -30,6 +30,7 @@ PUBLIC = (
     "cycles",
     "health",
     "failures",
+    "recycling_since",
 )
 #: What a host without a power row shows.
 DEFAULT = {
@@ -43,6 +44,7 @@ DEFAULT = {
     "cycles": 0,
     "health": "ok",
     "failures": 0,
+    "recycling_since": None,
 }
 
 

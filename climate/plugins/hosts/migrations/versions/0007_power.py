@@ -1,5 +1,6 @@
 """Power: each host's power driver, BMC address and credentials, power
-state, learned boot time and health.
+state, learned boot time, health and recycling; a host reservation's
+grace period.
 
 Revision ID: 0007_power
 Revises: 0005
@@ -31,6 +32,7 @@ def upgrade():
         sa.Column("cycles", sa.Integer(), nullable=False),
         sa.Column("health", sa.String(length=16), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("recycling_since", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["computehost_id"],
             ["computehosts.id"],
@@ -40,6 +42,18 @@ def upgrade():
         sa.PrimaryKeyConstraint("computehost_id", name=op.f("pk_host_power")),
     )
 
+    with op.batch_alter_table("computehost_reservations") as batch:
+        batch.add_column(
+            sa.Column(
+                "grace_period",
+                sa.Integer(),
+                nullable=False,
+                server_default="0",
+            )
+        )
+
 
 def downgrade():
+    with op.batch_alter_table("computehost_reservations") as batch:
+        batch.drop_column("grace_period")
     op.drop_table("host_power")
