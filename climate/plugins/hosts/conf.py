@@ -129,3 +129,11 @@ OPTS = [
 def list_opts():
     """``[(group, [opts])]``, for oslo-config-generator."""
     return [(GROUP, OPTS)]
+
+
+def options():
+    """The group's values, registering it first when the plugin was not
+    loaded (a request parsed on its own)."""
+    cfg.CONF.register_group(GROUP)
+    cfg.CONF.register_opts(OPTS, group=GROUP)
+    return cfg.CONF[GROUP.name]

@@ -361,7 +361,7 @@ class PhysicalHostPlugin(base.ResourcePlugin):
     def on_end(self, lease, reservation):
         """Apply the reservation's ``on_end`` to its hosts, or, with a
         grace period, tell the tenant and leave it to ``finish``."""
-        allocations = host_db.host_allocations_of(reservation["id"])
+        allocations = _allocations(reservation)
         if reservation.get("grace_period"):
             self.end_policy.grace_started(lease, reservation, allocations)
             return
@@ -369,9 +369,7 @@ class PhysicalHostPlugin(base.ResourcePlugin):
 
     def finish(self, lease, reservation):
         """The end action after the grace period (``finish_hosts``)."""
-        self.end_policy.act(
-            lease, reservation, host_db.host_allocations_of(reservation["id"])
-        )
+        self.end_policy.act(lease, reservation, _allocations(reservation))
 
     # Preparation and reclaim (stages of their own, see provisioning) ----
 
@@ -568,6 +566,10 @@ def _blocked_by(blockers, context):
     more = len(blockers) - len(said)
     tail = f", and {more} more" if more > 0 else ""
     return "; " + ", ".join(said) + tail
+
+
+def _allocations(reservation):
+    return host_db.host_allocations_of(reservation["id"])
 
 
 def _host_ids(reservation):

@@ -3,12 +3,9 @@
 import dataclasses
 import json
 
-from oslo_config import cfg
-
 from climate import exceptions
 from climate.common import host_query
-
-CONF = cfg.CONF
+from climate.plugins.hosts import conf
 
 BEFORE_END_ACTIONS = ("", "default")
 #: What happens to a reservation's hosts at its end: ``kill`` deletes (or
@@ -173,7 +170,7 @@ def _before_end(value):
 
 def _on_end(value):
     if value is None:
-        return CONF["physical:host"].default_on_end
+        return conf.options().default_on_end
     if value not in ON_END_ACTIONS:
         raise exceptions.InvalidInput(
             reason=f"on_end must be one of {', '.join(ON_END_ACTIONS[:3])}"
@@ -183,7 +180,7 @@ def _on_end(value):
 
 def _grace(value):
     if value is None:
-        return CONF["physical:host"].default_grace_period
+        return conf.options().default_grace_period
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
     if (

@@ -14,6 +14,7 @@ from climate.common import service_auth
 from climate.compute import nova
 from climate.db import api as db_api
 from climate.manager import events, leases, runner
+from climate.plugins.hosts import endpolicy
 from climate.plugins.hosts import plugin as host_plugin
 from tests.unit.compute import fake_nova
 
@@ -318,6 +319,7 @@ class _Plugin(host_plugin.PhysicalHostPlugin):
         self._driver = driver
         self.preparer = _NoPreparation()
         self.power = _AlwaysOn()
+        self.end_policy = endpolicy.EndPolicy(driver, heal=None)
 
 
 def test_a_failed_start_leaves_no_host_half_moved(driver, fake, monkeypatch):
@@ -325,6 +327,11 @@ def test_a_failed_start_leaves_no_host_half_moved(driver, fake, monkeypatch):
     driver.add_hosts("freepool", ["compute1"])
     monkeypatch.setattr(host_plugin, "_hostnames", lambda r: ["compute1"])
     monkeypatch.setattr(host_plugin, "_host_ids", lambda r: [1])
+    monkeypatch.setattr(
+        host_plugin,
+        "_allocations",
+        lambda r: [{"hypervisor_hostname": "compute1", "computehost_id": 1}],
+    )
     fake.fail_matching = (
         "POST",
         r"/os-aggregates/1/action",  # the free pool: remove_host fails
