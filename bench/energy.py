@@ -22,7 +22,7 @@ host to power on (goal: none, apart from "now" leases finding no spare
 on; both counted).  It prints figures; it never asserts on them.
 
     .venv/bin/python bench/energy.py [--hosts H] [--days D]
-        [--leases-per-day N] [--now-share F] [--seed S]
+        [--leases-per-day N] [--now-share F] [--seed S] [--policy P]
 """
 
 import argparse
@@ -265,6 +265,13 @@ def main(argv=None):
     parser.add_argument("--leases-per-day", type=int, default=40)
     parser.add_argument("--now-share", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--policy",
+        choices=("both", "on", "off"),
+        default="both",
+        help="replay with the energy policy on, off, or both (one after "
+        "the other)",
+    )
     args = parser.parse_args(argv)
     import logging
 
@@ -273,7 +280,8 @@ def main(argv=None):
         f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
         f"load average {os.getloadavg()[0]:.2f}"
     )
-    for policy in (True, False):
+    policies = {"both": (True, False), "on": (True,), "off": (False,)}
+    for policy in policies[args.policy]:
         conf, state = _fresh_database()
 
         def set_option(name, value, group, conf=conf):
