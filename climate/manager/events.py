@@ -121,7 +121,14 @@ class EventHandler:
         try:
             self._run_hooks(event, stage, lease)
         except exceptions.NotReady as exc:
-            # The lease keeps its busy state: the event resumes it.
+            # The lease keeps its busy state (the event resumes it) and
+            # says what it waits for, and for how long.
+            try:
+                db_api.lease_update(
+                    lease["id"], {"status_reason": exc.message}
+                )
+            except exceptions.LeaseNotFound:
+                pass
             return self._postpone(
                 event, exc.message, exc.kwargs.get("retry_after")
             )

@@ -137,6 +137,8 @@ def test_no_lease_starts_on_a_host_that_is_off(
     run_at(START)
     got = db_api.lease_get(lease["id"])
     assert got["status"] == "STARTING"
+    # It says how long until its hosts are ready.
+    assert "host a: booting, up in about 120 s" in got["status_reason"]
     assert _power("a")["state"] == "powering_on"
     (start,) = [e for e in got["events"] if e["event_type"] == "start_lease"]
     assert start["status"] == "UNDONE"
@@ -145,7 +147,9 @@ def test_no_lease_starts_on_a_host_that_is_off(
     assert db_api.lease_get(lease["id"])["status"] == "STARTING"
 
     run_at(START + (BOOT + 1) * SECOND)
-    assert db_api.lease_get(lease["id"])["status"] == "ACTIVE"
+    got = db_api.lease_get(lease["id"])
+    assert got["status"] == "ACTIVE"
+    assert "booting" not in (got["status_reason"] or "")
     assert _power("a")["state"] == "on"
 
 
