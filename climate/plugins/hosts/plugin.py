@@ -172,6 +172,7 @@ class PhysicalHostPlugin(base.ResourcePlugin):
             wanted.count_max,
             queries,
             where=self._admission.where(lease, image_fields),
+            prefer_powered_on=self.power.too_soon_to_boot(start),
         )
         self._plan(lease, planned, image_fields)
         return row["id"]
@@ -522,6 +523,7 @@ class PhysicalHostPlugin(base.ResourcePlugin):
             where=self._admission.where(
                 lease, {"block_id": reservation.get("block")}
             ),
+            prefer_powered_on=self.power.too_soon_to_boot(start),
         )
         if found:
             db_api.reservation_update(

@@ -281,6 +281,13 @@ class PowerManager:
             boot = CONF.power.default_boot_time
         return boot + CONF.power.margin + CONF.power.interval
 
+    def too_soon_to_boot(self, start):
+        """Whether a window starting at ``start`` starts before a host
+        that is off now could be up (admission then prefers hosts that
+        are on)."""
+        lead = self.lead({"boot_time": None})
+        return (start - clock.now()).total_seconds() <= lead
+
     def _needed_soon(self, row, now):
         if row["busy"]:
             return True

@@ -263,3 +263,27 @@ def test_an_active_lease_gets_a_replacement_handed_over(
     assert pools()[reservation_id][1] == [spare]
     allocation = host_db.host_allocations_of(reservation_id)[0]
     assert allocation["start_date"] == START + 61 * MINUTE
+
+
+def test_a_lease_starting_soon_gets_the_spare_that_is_on(
+    powered, reserve, hosts_of, pass_at, config, run_at, plugin
+):
+    config.config(spare_hosts=1, group="power")
+    powered("a", "b", "c")
+    pass_at(START - 60 * MINUTE)
+    pass_at(START - 59 * MINUTE)
+    (spare,) = [n for n in "abc" if _power(n)["state"] == "on"]
+    with clock.use(clock.VirtualClock(START - MINUTE)):
+        lease = reserve()
+    assert hosts_of(lease) == [spare]
+    run_at(START)
+    assert db_api.lease_get(lease["id"])["status"] == "ACTIVE"
+    assert plugin.power.late_power_ons == 0
+    # Far ahead, the tightest fit decides, whatever is on now.
+    with clock.use(clock.VirtualClock(START - MINUTE)):
+        later = reserve(
+            name="later",
+            start=END + datetime.timedelta(days=30),
+            end=END + datetime.timedelta(days=31),
+        )
+    assert len(hosts_of(later)) == 1
