@@ -307,6 +307,20 @@ class NovaDriver(base.ComputeDriver):
                 return True
         return False
 
+    def failed_hosts(self, hostnames):
+        hostnames = list(hostnames)
+        if not hostnames:
+            return set()
+        answer = self._call(
+            "GET", "/os-services", params={"binary": "nova-compute"}
+        )
+        down = {
+            s["host"]
+            for s in (answer or {}).get("services", [])
+            if s.get("state") == "down"
+        }
+        return {name for name in hostnames if self._host(name) in down}
+
     def runs_servers(self, hostname):
         return any(
             s.get("status") not in _OFF_HOST

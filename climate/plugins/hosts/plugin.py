@@ -129,7 +129,7 @@ class PhysicalHostPlugin(base.ResourcePlugin):
         self._admission = provisioning.Admission()
         self.preparer = provisioning.Preparer(self._driver, self._replace)
         self.images = images.ImageManager()
-        self.power = power.PowerManager(self.heal_host)
+        self.power = power.PowerManager(self.heal_host, self._driver)
         self._handovers = {}  # reservation id -> lease id, see heal_host
         self.end_policy = endpolicy.EndPolicy(self._driver, self.heal_host)
         # Power-on is part of preparing a host: it is on before its load.

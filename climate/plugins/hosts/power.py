@@ -5,7 +5,9 @@ Each host has a power driver (``climate.power``), named with its BMC's
 address and credentials when it is registered.  The manager's periodic
 task (``PowerManager.run_once``, every ``[power] interval`` seconds):
 
-* reads each host's power state and health; a host that fails
+* asks the compute driver which hosts it reports failed (Nova: a
+  nova-compute service down), and reads each host's power state and
+  health from its BMC; a host that fails
   ``[power] max_failures`` readings in a row (BMC silent, health
   critical, a power-on that never lands) is marked down and handed to
   healing (``heal``);
@@ -123,10 +125,13 @@ class PowerManager:
 
     :param heal: ``(host_id) -> None``: moves the reservations of a host
         just marked down onto other hosts.
+    :param compute_driver: asked each pass which hosts it reports failed
+        (Nova: their nova-compute service is down).
     """
 
-    def __init__(self, heal):
+    def __init__(self, heal, compute_driver=None):
         self._heal = heal
+        self._compute = compute_driver
         #: Hosts found off when a stage needed them (for benchmarks).
         self.late_power_ons = 0
 
@@ -140,9 +145,19 @@ class PowerManager:
         done = {"on": 0, "off": 0, "down": 0}
         rows = host_db.host_power_overview(now)
         idle_on = []
+        failed = self._compute_failed(rows)
         for row in rows:
+            if row["health"] == DOWN:
+                continue
+            if row["name"] in failed:
+                reason = "its compute service is down"
+                if self._failed(row, {}, reason) == DOWN:
+                    done["down"] += 1
+                continue
             bmc = power.driver(driver_name(row))
-            if not bmc.manages_power or row["health"] == DOWN:
+            if not bmc.manages_power:
+                if row["failures"]:
+                    host_db.host_power_set(row["id"], {"failures": 0})
                 continue
             target = _target(row["name"], row)
             observed = self._observe(bmc, target, row, now)
@@ -167,6 +182,19 @@ class PowerManager:
         if found is None:
             return None
         return _target(found["hypervisor_hostname"], found)
+
+    def _compute_failed(self, rows):
+        """The hosts the compute service reports failed (none when it
+        cannot be asked: its own outage is not the hosts')."""
+        if self._compute is None:
+            return set()
+        try:
+            return self._compute.failed_hosts(
+                [r["name"] for r in rows if r["health"] != DOWN]
+            )
+        except exceptions.ClimateException as exc:
+            LOG.warning("asking the compute service for failed hosts: %s", exc)
+            return set()
 
     def _observe(self, bmc, target, row, now):
         """Read the host's state and health, finish changes under way;

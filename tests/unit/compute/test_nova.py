@@ -489,3 +489,42 @@ def test_the_local_driver_cannot_tell():
         local.LocalDriver().servers_since("h", datetime.datetime(2030, 1, 1))
         is None
     )
+
+
+def test_failed_hosts_are_those_whose_compute_service_is_down(driver, fake):
+    assert driver.failed_hosts(["compute1", "compute2.example.org"]) == set()
+    fake.down.add("compute2")
+    assert driver.failed_hosts(["compute1", "compute2.example.org"]) == {
+        "compute2.example.org"
+    }
+    assert driver.failed_hosts([]) == set()
+
+
+def test_the_power_task_marks_a_host_down_when_nova_says_so(
+    driver, fake, database, config
+):
+    from climate.plugins.hosts import conf as host_conf
+    from climate.plugins.hosts import power as host_power
+    from climate.plugins.hosts.db import api as host_db
+
+    host_conf.options()
+    config.config(max_failures=2, group="power")
+    host = host_db.host_create(
+        {
+            "hypervisor_hostname": "compute1",
+            "hypervisor_type": "fake",
+            "cpu_info": "{}",
+            "reservable": True,
+        },
+        {},
+    )
+    host_db.host_power_set(host["id"], {})
+    healed = []
+    task = host_power.PowerManager(healed.append, driver)
+    assert task.run_once()["down"] == 0
+    fake.down.add("compute1")
+    assert task.run_once()["down"] == 0  # one failure
+    assert task.run_once()["down"] == 1
+    assert healed == [host["id"]]
+    got = host_db.host_get(host["id"])
+    assert (got["reservable"], got["power"]["health"]) == (False, "down")
