@@ -106,6 +106,25 @@ if [ "$wants_services" = 1 ]; then
     fi
 fi
 
+# The web calendar's test (tests/functional/test_calendar.py) drives
+# Debian's chromium with Playwright; Playwright's own browser download is
+# not used.
+case " $* " in
+    *"not functional"*) ;;
+    *)
+        if [ ! -x /usr/bin/chromium ]; then
+            if [ "$(id -u)" = 0 ]; then
+                log "installing chromium"
+                DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || true
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null ||
+                    log "WARNING: chromium did not install; the calendar test will fail"
+            else
+                log "WARNING: /usr/bin/chromium is missing and only root can install chromium"
+            fi
+        fi
+        ;;
+esac
+
 log "running the tests"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

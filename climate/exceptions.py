@@ -15,6 +15,9 @@ class ClimateException(Exception):
 
     msg_fmt = "An unknown error occurred."
     code = 500
+    #: Keyword arguments shown in the API's error body beside the message
+    #: (when given and not None).
+    body_fields = ()
 
     def __init__(self, message=None, **kwargs):
         self.kwargs = kwargs
@@ -68,6 +71,12 @@ class UnsupportedResourceType(Invalid):
         "Unknown resource_type %(resource_type)r; this service supports: "
         "%(supported)s"
     )
+
+
+class NotSupported(Invalid):
+    """A resource type whose plugin does not answer a question."""
+
+    msg_fmt = "%(what)s is not supported for resource type %(resource_type)s"
 
 
 class ProvisioningUnavailable(Invalid):
@@ -232,7 +241,12 @@ class ConcurrentUpdate(Conflict):
 
 
 class NotEnoughResourcesAvailable(Conflict):
+    """Carries, when Climate found one, the next window in which the same
+    request would be granted (``next_available``: ``{"start_date",
+    "end_date"}``), shown beside the message."""
+
     msg_fmt = "Not enough resources available: %(reason)s"
+    body_fields = ("next_available",)
 
 
 class RequestTooLarge(ClimateException):

@@ -20,7 +20,13 @@ from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import session as ks_session
 
 from climateclient import exceptions
-from climateclient.v1 import allocations, hosts, images, leases
+from climateclient.v1 import (
+    allocations,
+    availability,
+    hosts,
+    images,
+    leases,
+)
 
 SERVICE_TYPE = "reservation"
 REQUEST_ID_HEADER = "X-OpenStack-Request-Id"
@@ -80,6 +86,7 @@ class Client:
         self.allocations = allocations.AllocationManager(self)
         self.images = images.ImageManager(self)
         self.blocks = images.BlockManager(self)
+        self.availability = availability.AvailabilityManager(self)
 
     # The HTTP plumbing the managers share --------------------------------
 

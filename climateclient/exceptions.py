@@ -67,6 +67,11 @@ class HTTPError(ClientException):
             cls.default_name = name or cls.__name__
             _BY_CODE[code] = cls
 
+    #: For a refusal for lack of capacity: the server's next window in
+    #: which the same request would be granted (``{"start_date",
+    #: "end_date"}``), or None.
+    next_available = None
+
     def __init__(self, message, code=None, name=None, request_id=None):
         # Errors the client finds itself (a name matching no lease) give no
         # code: they are not answers of the server and do not claim to be.
@@ -80,6 +85,11 @@ class HTTPError(ClientException):
         if not self.from_server:
             return self.message
         text = f"{self.message} (HTTP {self.code} {self.name})"
+        if self.next_available:
+            text += (
+                f"; next available: {self.next_available['start_date']} to "
+                f"{self.next_available['end_date']}"
+            )
         if self.request_id:
             text += f" (Request-ID: {self.request_id})"
         return text
@@ -139,6 +149,9 @@ def from_response(status_code, body, request_id=None, reason=None):
     if not message:
         message = reason or f"HTTP error {status_code}"
     cls = _BY_CODE.get(status_code, HTTPError)
-    return cls(
+    error = cls(
         str(message), code=status_code, name=name, request_id=request_id
     )
+    if isinstance(body, dict) and isinstance(body.get("next_available"), dict):
+        error.next_available = body["next_available"]
+    return error

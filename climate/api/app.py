@@ -14,14 +14,17 @@ from climate.api import (
     healthcheck,
     jsonprovider,
     metrics,
+    openapi,
     root,
 )
-from climate.api.v1 import leases
+from climate.api.v1 import availability, leases
 from climate.manager import rpcapi
 
 CONF = cfg.CONF
 
 REQUEST_ID_HEADER = auth.REQUEST_ID_HEADER
+#: Public, like the versions: what the API is, not what it holds.
+OPENAPI_PATH = "/v1/openapi.json"
 
 
 def create_app():
@@ -41,6 +44,7 @@ def create_app():
     app.url_map.strict_slashes = False
     app.extensions["climate.rpcapi"] = rpcapi.ManagerAPI()
     app.extensions["climate.policy"] = policy.get_enforcer()
+    app.extensions["climate.plugins"] = enabled
 
     app.before_request(_start_request)
     app.after_request(_add_request_id)
@@ -48,11 +52,18 @@ def create_app():
     errors.register(app)
 
     app.register_blueprint(root.blueprint)
+    app.register_blueprint(openapi.blueprint)
     app.register_blueprint(leases.blueprint, url_prefix="/v1/leases")
+    app.register_blueprint(
+        availability.blueprint, url_prefix="/v1/availability"
+    )
     for plugin_class in enabled.values():
         for blueprint, url_prefix in plugin_class.blueprints():
             app.register_blueprint(blueprint, url_prefix=url_prefix)
-    public = []
+    public = [OPENAPI_PATH]
+    for plugin_class in enabled.values():
+        public.extend(plugin_class.public_paths)
+    app.extensions["climate.public_paths"] = frozenset(public)
     if CONF.api.metrics_access != "off":
         app.register_blueprint(metrics.blueprint)
     if CONF.api.metrics_access == "open":
@@ -72,8 +83,11 @@ def create_app():
 def _start_request():
     flask.g.request_id = f"req-{uuid.uuid4()}"
     body.refuse_nul_in_url()
-    if flask.request.blueprint == root.blueprint.name:
-        return  # the versions are public
+    if flask.request.blueprint in (
+        root.blueprint.name,
+        openapi.blueprint.name,
+    ):
+        return  # the versions and the document are public
     if (
         flask.request.blueprint == metrics.blueprint.name
         and CONF.api.metrics_access == "open"

@@ -22,9 +22,9 @@ def register(app):
     app.register_error_handler(Exception, _unexpected_error)
 
 
-def render(code, name, message):
+def render(code, name, message, **extra):
     response = flask.jsonify(
-        error_code=code, error_message=message, error_name=name
+        error_code=code, error_message=message, error_name=name, **extra
     )
     response.status_code = code
     return response
@@ -35,7 +35,12 @@ def _climate_error(error):
         LOG.error(
             "request %s failed: %s", flask.g.get("request_id"), error.message
         )
-    return render(error.code, error.name, error.message)
+    extra = {
+        field: error.kwargs[field]
+        for field in error.body_fields
+        if error.kwargs.get(field) is not None
+    }
+    return render(error.code, error.name, error.message, **extra)
 
 
 _HTTP_NAMES = {413: "RequestTooLarge"}

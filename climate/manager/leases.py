@@ -21,7 +21,14 @@ import uuid
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from climate import clock, exceptions, policy, stages, states
+from climate import (
+    availability,
+    clock,
+    exceptions,
+    policy,
+    stages,
+    states,
+)
 from climate.common import dates
 from climate.db import api as db_api
 from climate.enforcement import UsageEnforcer
@@ -133,6 +140,41 @@ class LeaseManager:
                     "resources_changed": False,
                 }
             )
+        try:
+            lease = self._create(
+                context, lease_values, reservations, requested
+            )
+        except exceptions.NotEnoughResourcesAvailable as exc:
+            raise self._with_next_available(
+                exc,
+                context,
+                [
+                    (
+                        r["resource_type"],
+                        {k: v for k, v in r.items() if k != "resource_type"},
+                        None,
+                        (),
+                    )
+                    for r in requested
+                ],
+                start,
+                end,
+            )
+        LOG.info(
+            "lease %s (%s) created for project %s, %s to %s",
+            lease_id,
+            name,
+            context.project_id,
+            start,
+            end,
+        )
+        self._notifier.lease(context, "lease.create", lease)
+        self._on_change(min(e["time"] for e in lease["events"]))
+        return lease
+
+    def _create(self, context, lease_values, reservations, requested):
+        """The create's transaction: admission and the lease's rows."""
+        lease_id = lease_values["id"]
         with db_api.writer():
             lease = db_api.lease_create(lease_values, reservations)
             stored = lease["reservations"]
@@ -155,17 +197,29 @@ class LeaseManager:
                 self._lifecycle.planned_events(lease, stored),
             )
             self._enforcer.check_create(context, lease)
-        LOG.info(
-            "lease %s (%s) created for project %s, %s to %s",
-            lease_id,
-            name,
-            context.project_id,
-            start,
-            end,
-        )
-        self._notifier.lease(context, "lease.create", lease)
-        self._on_change(min(e["time"] for e in lease["events"]))
         return lease
+
+    def _with_next_available(self, exc, context, requests, start, end):
+        """``exc`` with the next window in which the same request would
+        be granted, when the plugins can tell (read after the refused
+        write rolled back)."""
+        try:
+            window = availability.next_available(
+                {t: type(p) for t, p in self._plugins.items()},
+                context,
+                requests,
+                start,
+                end,
+            )
+        except Exception:
+            # Advice only: the refusal stands without it.
+            LOG.exception("could not find the next window of a refusal")
+            window = None
+        if window is None:
+            return exc
+        return exceptions.NotEnoughResourcesAvailable(
+            exc.message, next_available=window, **exc.kwargs
+        )
 
     # Update ---------------------------------------------------------------
 
@@ -173,6 +227,17 @@ class LeaseManager:
     def update(self, context, lease_id, values):
         """Change a lease's name, dates or reservations; return it."""
         values = dict(values)
+        refused = {}
+        try:
+            return self._update(context, lease_id, values, refused)
+        except exceptions.NotEnoughResourcesAvailable as exc:
+            if not refused:
+                raise
+            raise self._with_next_available(exc, context, **refused)
+
+    def _update(self, context, lease_id, values, refused):
+        """The update; ``refused`` gets what ``_with_next_available``
+        needs once the lease's new window and reservations are known."""
         now = dates.utcnow()
         with db_api.writer():
             lease = db_api.lease_lock(lease_id, self._scope(context))
@@ -195,6 +260,23 @@ class LeaseManager:
                     lease, start, end
                 )
             updated = {**lease, **changes}
+            changed = {
+                r["id"]: {
+                    k: v
+                    for k, v in r.items()
+                    if k not in ("id", "resource_type")
+                }
+                for r in _reservation_updates(values.get("reservations"))
+            }
+            own = tuple(r["id"] for r in lease["reservations"])
+            refused.update(
+                requests=[
+                    (r["resource_type"], changed.get(r["id"], {}), r, own)
+                    for r in lease["reservations"]
+                ],
+                start=start,
+                end=end,
+            )
             self._update_reservations(
                 context,
                 updated,

@@ -24,12 +24,18 @@ counter when it loads the class.
 
 import abc
 
+from climate import exceptions
+
 
 class ResourcePlugin(abc.ABC):
     """Base of ``climate.resource.plugins`` entry points."""
 
     #: The ``resource_type`` of the reservations this plugin serves.
     resource_type: str = ""
+
+    #: Paths of the plugin's routes answered without authentication
+    #: (a static page that then calls the API with the user's token).
+    public_paths: tuple[str, ...] = ()
 
     # Static parts ------------------------------------------------------------
 
@@ -68,6 +74,19 @@ class ResourcePlugin(abc.ABC):
         :returns: ``[(flask.Blueprint, url_prefix)]``; default: none.
         """
         return []
+
+    @classmethod
+    def openapi_paths(cls):
+        """The plugin's routes in ``/v1/openapi.json``.
+
+        Build request bodies and query parameters from the tables the
+        handlers validate with (``climate.api.openapi`` has the helpers),
+        so the document cannot drift from them.  Import them inside this
+        method, like ``blueprints``.
+
+        :returns: ``{path: {method: operation}}``; default: none.
+        """
+        return {}
 
     @classmethod
     def policies(cls):
@@ -121,6 +140,67 @@ class ResourcePlugin(abc.ABC):
             reads ``hosts``).  Default: nothing held.
         """
         return {}
+
+    @classmethod
+    def availability(
+        cls,
+        context,
+        values,
+        start,
+        end,
+        duration,
+        limit,
+        current=None,
+        ignore_reservations=(),
+    ):
+        """When a reservation of this type would be granted (optional).
+
+        Computed from what is allocated, in a few queries, and in
+        agreement with ``reserve``: a lease created at any start returned
+        is admitted (if nothing changed meanwhile).  Reads only; any
+        process may call it.
+
+        :param context: the caller's ``RequestContext`` (whose project
+            may reserve what).
+        :param values: the reservation's fields as requested (query
+            strings: numbers may come as text), without
+            ``resource_type``.
+        :param start: the earliest start wanted; ``end`` the latest end.
+        :param duration: how long the lease lasts (a timedelta).
+        :param limit: how many windows to return at most.
+        :param current: the fields of an existing reservation that
+            ``values`` change, or None.
+        :param ignore_reservations: reservation ids whose resources count
+            as free (the lease asking is the one holding them).
+        :returns: up to ``limit`` windows, earliest first, each a dict:
+            ``start`` (its earliest start), ``latest_start``, ``max_end``
+            (the latest end a lease starting at ``start`` could have;
+            None: no limit but the others) and ``free`` (how much of the
+            resource is free for ``duration`` from ``start``).
+        :raises Invalid: ``values`` are malformed (400).
+        :raises NotSupported: the default: the plugin cannot tell (400).
+        """
+        raise exceptions.NotSupported(
+            what="The availability search", resource_type=cls.resource_type
+        )
+
+    @classmethod
+    def extension(cls, context, lease, reservation):
+        """How far a reservation's end could move now (optional).
+
+        :param lease: the lease, as ``climate.db.api`` returns it.
+        :param reservation: one of its reservations of this type, with
+            its fields.
+        :returns: a dict: ``keep`` (the latest end keeping the resources
+            it holds; None: no limit), ``swap`` (the latest end if it may
+            exchange resources taken later for free ones; None: no
+            limit) and ``swap_note`` (why swapping is not possible, or
+            None).
+        :raises NotSupported: the default (400).
+        """
+        raise exceptions.NotSupported(
+            what="Extension advice", resource_type=cls.resource_type
+        )
 
     # Instance parts (the manager) -----------------------------------------
 

@@ -42,6 +42,19 @@ rules = [
         "Delete a lease.",
         ("DELETE", "/v1/leases/{lease_id}"),
     ),
+    base.api_rule(
+        PREFIX % "extension",
+        base.PROJECT_READER_OR_ADMIN,
+        "Show how far a lease's end could move now.",
+        ("GET", "/v1/leases/{lease_id}/extension"),
+    ),
+    base.api_rule(
+        "climate:availability:get",
+        base.PROJECT_READER_OR_ADMIN,
+        "Search when a reservation request would be granted, for the "
+        "caller's project.",
+        ("GET", "/v1/availability"),
+    ),
 ]
 
 

@@ -38,14 +38,24 @@ class ReservationsColumn(_Lines):
 
 
 def _hosts(hosts):
-    """The hosts a prepared reservation holds: name (address)."""
+    """The hosts a reservation holds: name, its address when it is
+    prepared, its capabilities."""
     if not isinstance(hosts, list):
         return hosts
-    return " ".join(
-        f"{h.get('name')} ({h.get('address') or 'no address'})"
-        for h in hosts
-        if isinstance(h, dict)
-    )
+    return " ".join(_host(h) for h in hosts if isinstance(h, dict))
+
+
+def _host(host):
+    """``name (address) [capability=value ...]``: the address for a
+    prepared host, the capabilities when it has any."""
+    text = str(host.get("name"))
+    if "address" in host:
+        text += f" ({host.get('address') or 'no address'})"
+    capabilities = host.get("capabilities") or {}
+    if capabilities:
+        pairs = " ".join(f"{k}={v}" for k, v in capabilities.items())
+        text += f" [{pairs}]"
+    return text
 
 
 class SlotsColumn(_Lines):

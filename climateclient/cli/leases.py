@@ -108,14 +108,41 @@ class ShowLease(common.ShowOne):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         _lease_argument(parser, "Lease to show (name or ID)")
+        parser.add_argument(
+            "--extension",
+            action="store_true",
+            help="Also show how far its end could move now (the latest "
+            "end, what limits it, with and without swapping resources)",
+        )
         return parser
 
     def take_action(self, parsed_args):
-        return lease_data(
-            common.client(self.app).leases.find(
-                parsed_args.lease, parsed_args.all_projects
-            )
+        client = common.client(self.app)
+        lease = client.leases.find(parsed_args.lease, parsed_args.all_projects)
+        if parsed_args.extension:
+            advice = client.leases.extension(lease["id"])
+            lease = {**lease, **_extension_rows(advice)}
+        return lease_data(lease)
+
+
+def _extension_rows(advice):
+    """The extension advice as rows of ``lease show``."""
+    swap = advice["with_swap"]
+    rows = {
+        "extension_latest_end_date": advice["latest_end_date"] or "no limit",
+        "extension_binding": advice["binding"] or "none",
+        "extension_prolong_for": advice["prolong_for"] or "no limit",
+        "extension_with_swap": (
+            f"{swap['latest_end_date'] or 'no limit'} "
+            f"(binding: {swap['binding'] or 'none'})"
+        ),
+        "extension_limits": "\n".join(
+            f"{limit['name']}: {limit['end_date']} ({limit['note']})"
+            for limit in advice["limits"]
         )
+        or "none",
+    }
+    return rows
 
 
 class CreateLease(common.ShowOne):
@@ -241,9 +268,11 @@ class SetLease(common.ShowOne):
             "--prolong-for",
             "--prolong_for",
             dest="prolong_for",
-            type=parsing.duration,
+            type=_duration_or_max,
             metavar="<duration>",
-            help="Move the end later by '2h', '1d'...",
+            help="Move the end later by '2h', '1d'..., or 'max': as far "
+            "as the resources and the limits allow now (see lease show "
+            "--extension)",
         )
         end.add_argument(
             "--reduce-by",
@@ -308,12 +337,46 @@ class SetLease(common.ShowOne):
             )
         client = common.client(self.app)
         lease = client.leases.find(args.lease, args.all_projects)
+        if changes.get("prolong_for") == MAX:
+            changes["prolong_for"] = _max_prolong(client, lease)
         if args.reservations:
             changes["reservations"] = [
                 _with_reservation_id(lease, values)
                 for values in args.reservations
             ]
         return lease_data(client.leases.update(lease["id"], **changes))
+
+
+#: ``--prolong-for max``: as far as allowed.
+MAX = "max"
+
+
+def _duration_or_max(text):
+    return MAX if text == MAX else parsing.duration(text)
+
+
+def _max_prolong(client, lease):
+    """The ``prolong_for`` that moves the lease's end as far as its
+    resources and the limits allow now, keeping its resources when the
+    lease has started, swapping them otherwise (as an update does)."""
+    advice = client.leases.extension(lease["id"])
+    answer = advice if lease["status"] == "ACTIVE" else advice["with_swap"]
+    if answer["prolong_for"] is None:
+        raise common.CommandError(
+            f"Lease {lease['name']} has no limit on its end; give "
+            "--prolong-for a duration"
+        )
+    if answer["prolong_for"] == "0s":
+        raise common.CommandError(
+            f"Lease {lease['name']} cannot be extended now: "
+            f"{answer['binding']} binds at its end, {advice['end_date']}"
+            + "".join(
+                f"; {limit['name']}: {limit['note']}"
+                for limit in advice["limits"]
+                if limit["name"] == answer["binding"]
+            )
+        )
+    return answer["prolong_for"]
 
 
 def _with_reservation_id(lease, values):

@@ -152,5 +152,15 @@ class LeaseManager:
         body = {k: v for k, v in values.items() if v is not None}
         return self._api.put(_path(lease_id), body)["lease"]
 
+    def extension(self, lease_id: str) -> dict[str, Any]:
+        """How far the lease's end could move now: ``latest_end_date``
+        (None: no limit), the ``binding`` limit, the ``prolong_for`` that
+        reaches it, the same ``with_swap``, the ``limits`` and each
+        reservation's answer.
+
+        :raises Conflict: the lease is neither PENDING nor ACTIVE (409).
+        """
+        return self._api.get(_path(lease_id) + "/extension")["extension"]
+
     def delete(self, lease_id: str) -> None:
         self._api.delete(_path(lease_id))

@@ -9,8 +9,9 @@ lease by its id.
 import flask
 from oslo_config import cfg
 
-from climate import exceptions, policy, states
+from climate import availability, exceptions, policy, states
 from climate.api import auth, body, views
+from climate.common import dates
 from climate.db import api as db_api
 
 CONF = cfg.CONF
@@ -108,8 +109,24 @@ def create_lease():
 
 @blueprint.get("/<lease_id>")
 def get_lease(lease_id):
+    body.query_args(())
     lease = _lease_for("climate:leases:get", lease_id)
     return flask.jsonify(lease=views.lease(lease))
+
+
+@blueprint.get("/<lease_id>/extension")
+def get_extension(lease_id):
+    """How far the lease's end could move now (see
+    ``climate.availability.extension``)."""
+    body.query_args(())
+    lease = _lease_for("climate:leases:extension", lease_id)
+    advice = availability.extension(
+        flask.current_app.extensions["climate.plugins"],
+        flask.g.context,
+        lease,
+        dates.utcnow(),
+    )
+    return flask.jsonify(extension=advice)
 
 
 @blueprint.put("/<lease_id>")

@@ -11,6 +11,7 @@ from climate.common import dates
 from climate.db import api as db_api
 from climate.plugins import base
 from climate.plugins.hosts import (
+    availability,
     conf,
     endpoint,
     endpolicy,
@@ -46,6 +47,9 @@ class PhysicalHostPlugin(base.ResourcePlugin):
         os.path.dirname(__file__), "migrations", "versions"
     )
 
+    #: The web calendar's page (its data needs a token).
+    public_paths = ("/calendar",)
+
     #: The fields a host reservation shows, in the wire order.
     VIEW_FIELDS = (*request.FIELDS, "ready_at", "hosts")
 
@@ -56,16 +60,25 @@ class PhysicalHostPlugin(base.ResourcePlugin):
 
     @classmethod
     def blueprints(cls):
-        """``/v1/os-hosts`` (the inventory, properties and allocations),
-        ``/v1/images`` and ``/v1/blocks``."""
-        from climate.plugins.hosts.api import blocks, hosts
+        """``/v1/os-hosts`` (the inventory, properties, allocations and
+        the calendar's data), ``/v1/images``, ``/v1/blocks`` and the web
+        calendar's page, ``/calendar``."""
+        from climate.plugins.hosts.api import blocks, calendar, hosts
         from climate.plugins.hosts.api import images as image_routes
 
         return [
+            (calendar.blueprint, ""),
             (hosts.blueprint, "/v1/os-hosts"),
             (image_routes.blueprint, "/v1/images"),
             (blocks.blueprint, "/v1/blocks"),
         ]
+
+    @classmethod
+    def openapi_paths(cls):
+        """Those routes in the OpenAPI document."""
+        from climate.plugins.hosts.api import openapi
+
+        return openapi.paths()
 
     @classmethod
     def policies(cls):
@@ -77,14 +90,29 @@ class PhysicalHostPlugin(base.ResourcePlugin):
     @classmethod
     def load_fields(cls, reservation_ids):
         """``min``, ``max``, the queries, ``before_end`` and ``on_end``;
+        the ``hosts`` held (names and capabilities that are not private);
         with an image, the image fields (``image``, ``block``, the plan,
-        ``ready_at`` and the ``hosts`` held with their addresses)."""
+        ``ready_at``) and the hosts' addresses and preparation."""
         fields = host_db.host_reservation_fields(reservation_ids)
         for reservation_id, extra in host_db.reservation_image_fields(
             reservation_ids
         ).items():
             extra["block"] = extra.pop("block_id")
             fields.setdefault(reservation_id, {}).update(extra)
+        # The hosts held, with their capabilities that are not private:
+        # the owner sees what the lease holds.
+        for reservation_id, held in host_db.reservation_hosts(
+            reservation_ids
+        ).items():
+            own = fields.setdefault(reservation_id, {})
+            by_name = {h["name"]: h for h in own.get("hosts") or ()}
+            for host in held:
+                if host["name"] in by_name:
+                    by_name[host["name"]]["capabilities"] = host[
+                        "capabilities"
+                    ]
+                else:
+                    own.setdefault("hosts", []).append(host)
         return fields
 
     @classmethod
@@ -101,6 +129,8 @@ class PhysicalHostPlugin(base.ResourcePlugin):
         if "hosts" in out:
             out["hosts"] = [
                 {**h, "ready_at": dates.format_date(h["ready_at"])}
+                if "ready_at" in h
+                else dict(h)
                 for h in out["hosts"]
             ]
         return out
@@ -120,6 +150,112 @@ class PhysicalHostPlugin(base.ResourcePlugin):
                 lease_ids
             ).items()
         }
+
+    @classmethod
+    def availability(
+        cls,
+        context,
+        values,
+        start,
+        end,
+        duration,
+        limit,
+        current=None,
+        ignore_reservations=(),
+    ):
+        """Windows in which ``count`` (or ``min``) hosts matching the
+        queries are free for ``duration`` plus the cleaning time, for
+        the caller's project (``availability``)."""
+        values = dict(values)
+        count = values.pop("count", None)
+        if count is not None:
+            if "min" in values or "max" in values:
+                raise exceptions.InvalidInput(
+                    reason="give count, or min and max, not both"
+                )
+            values["min"] = values["max"] = count
+        if current is not None:
+            current = {f: current[f] for f in request.FIELDS if f in current}
+        wanted = request.parse(values, current)
+        if wanted.image or wanted.block:
+            raise exceptions.InvalidInput(
+                reason="the availability search does not take image or "
+                "block: it answers for hosts without preparation"
+            )
+        for field_name, tree in wanted.named_queries():
+            host_db.host_query_check_fields([tree], field_name)
+        cleaning = _cleaning()
+        busy, next_starts = host_db.host_busy_windows(
+            wanted.queries,
+            host_db.host_access_condition(context.project_id),
+            start,
+            end + cleaning,
+            ignore_reservations,
+        )
+        found = availability.gaps(
+            busy, duration + cleaning, start, end - duration, next_starts
+        )
+        return [
+            {
+                "start": w["start"],
+                "latest_start": w["latest_start"],
+                "max_end": (
+                    None
+                    if w["free_until"] is None
+                    else w["free_until"] - cleaning
+                ),
+                "free": w["free"],
+            }
+            for w in availability.windows(found, wanted.count_min, limit)
+        ]
+
+    @classmethod
+    def extension(cls, context, lease, reservation):
+        """Keeping its hosts, the end may move up to the next allocation
+        on one of them (less the cleaning time).  A reservation that has
+        not started may also give up hosts taken later for free ones."""
+        cleaning = _cleaning()
+        held = host_db.host_allocations_of(reservation["id"])
+        keep = None
+        if held:
+            following = host_db.host_next_allocation_start(
+                [a["computehost_id"] for a in held],
+                max(a["end_date"] for a in held),
+                reservation["id"],
+            )
+            if following is not None:
+                keep = following - cleaning
+        if reservation["status"] != states.ReservationStatus.PENDING:
+            return {
+                "keep": keep,
+                "swap": keep,
+                "swap_note": "its hosts are in use: they cannot be swapped",
+            }
+        if reservation.get("image_id"):
+            return {
+                "keep": keep,
+                "swap": keep,
+                "swap_note": "its hosts are planned for its image: they "
+                "cannot be swapped here",
+            }
+        found = cls.availability(
+            context,
+            {},
+            lease["start_date"],
+            lease["end_date"],
+            lease["end_date"] - lease["start_date"],
+            1,
+            current=reservation,
+            ignore_reservations=[reservation["id"]],
+        )
+        swap = keep
+        if found and found[0]["start"] == lease["start_date"]:
+            swap = found[0]["max_end"]
+            if swap is not None and keep is None:
+                swap = None
+            elif swap is not None:
+                swap = max(swap, keep)
+        return {"keep": keep, "swap": swap, "swap_note": None}
 
     # The manager's parts -----------------------------------------------------
 
@@ -547,6 +683,10 @@ def _window(lease, reservation):
     )
     cleaning = datetime.timedelta(minutes=CONF[conf.GROUP.name].cleaning_time)
     return start, end + cleaning
+
+
+def _cleaning():
+    return datetime.timedelta(minutes=CONF[conf.GROUP.name].cleaning_time)
 
 
 def _blocked_by(blockers, context):

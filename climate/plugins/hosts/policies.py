@@ -29,9 +29,25 @@ rules = [
         ("PUT", "/v1/os-hosts/{host_id}"),
     ),
     _rule("delete", "Remove a host.", ("DELETE", "/v1/os-hosts/{host_id}")),
+    base.api_rule(
+        PREFIX % "properties:get",
+        base.PROJECT_READER_OR_ADMIN,
+        "List the host capability names in use and their values, to "
+        "write resource_properties; private ones are shown to callers "
+        "allowed climate:oshosts:properties:get:private only.",
+        ("GET", "/v1/os-hosts/properties"),
+    ),
+    base.api_rule(
+        PREFIX % "calendar",
+        base.PROJECT_READER_OR_ADMIN,
+        "Show the hosts and when they are busy (the web calendar): the "
+        "caller's own leases by name, others' as busy only.",
+        ("GET", "/v1/os-hosts/calendar"),
+    ),
     _rule(
-        "properties:get",
-        "List the host capability names in use.",
+        "properties:get:private",
+        "See private host capabilities, and which are private, in the "
+        "list of properties.",
         ("GET", "/v1/os-hosts/properties"),
     ),
     _rule(

@@ -9,7 +9,15 @@ from importlib import metadata
 import pytest
 
 from climateclient import exceptions
-from climateclient.cli import allocations, auth, hosts, images, leases, shell
+from climateclient.cli import (
+    allocations,
+    auth,
+    availability,
+    hosts,
+    images,
+    leases,
+    shell,
+)
 from climateclient.osc import plugin
 
 COMMANDS = {
@@ -37,6 +45,7 @@ COMMANDS = {
     "block show": images.ShowBlock,
     "block create": images.CreateBlock,
     "block delete": images.DeleteBlock,
+    "availability search": availability.SearchAvailability,
 }
 
 

@@ -48,6 +48,18 @@ def view(block):
     }
 
 
+#: The fields of a new block allocation, and their types.
+CREATE_FIELDS = {
+    "name": str,
+    "image": str,
+    "slots": list,
+    "weekly": dict,
+    "machine_count": int,
+    "project": str,
+    "ignore_privileges": bool,
+}
+
+
 @blueprint.get("")
 def list_blocks():
     auth.authorize("climate:blocks:get")
@@ -58,24 +70,14 @@ def list_blocks():
 @blueprint.post("")
 def create_block():
     auth.authorize("climate:blocks:post")
-    values = body.json_object(
-        {
-            "name": str,
-            "image": str,
-            "slots": list,
-            "weekly": dict,
-            "machine_count": int,
-            "project": str,
-            "ignore_privileges": bool,
-        },
-        envelope="block",
-    )
+    values = body.json_object(CREATE_FIELDS, envelope="block")
     block = _manager().create_block(flask.g.context, values)
     return flask.jsonify(block=view(host_db.block_get(block["id"]))), 201
 
 
 @blueprint.get("/<block_id>")
 def get_block(block_id):
+    body.query_args(())
     auth.authorize("climate:blocks:get")
     return flask.jsonify(block=view(host_db.block_get(block_id)))
 

@@ -7,17 +7,24 @@ admins only (``climate:oshosts:*``, ``climate:allocations:get``).  The
 routes exist only while the plugin is enabled (``[manager] plugins``).
 """
 
+import datetime
+
 import flask
 
+from climate import availability, exceptions
 from climate.api import auth, body
-from climate.common import dates
+from climate.common import dates, host_query
 from climate.plugins.hosts import rpcapi
 from climate.plugins.hosts.api import views
 from climate.plugins.hosts.db import api as host_db
 
 blueprint = flask.Blueprint("hosts", __name__)
 
-_ALLOCATION_ARGS = ("lease_id", "reservation_id", "start", "end")
+ALLOCATION_ARGS = ("lease_id", "reservation_id", "start", "end")
+PROPERTY_ARGS = ("detail", "all")
+CALENDAR_ARGS = ("start", "end", "resource_properties")
+#: The fields of a property change, and their types.
+PROPERTY_FIELDS = {"private": (bool, str)}
 _RPCAPI = "climate.physical_host.rpcapi"
 
 
@@ -52,6 +59,7 @@ def create_host():
 
 @blueprint.get("/<host_id>")
 def get_host(host_id):
+    body.query_args(())
     auth.authorize("climate:oshosts:get")
     return flask.jsonify(host=views.host(host_db.host_get(host_id)))
 
@@ -70,12 +78,65 @@ def delete_host(host_id):
     return "", 204
 
 
+#: The longest period one calendar read covers.
+CALENDAR_DAYS = 62
+
+
+@blueprint.get("/calendar")
+def calendar():
+    """The hosts (or those matching ``resource_properties``) and what
+    holds them from ``start`` to ``end``: the caller's own leases by
+    name, other projects' as busy only."""
+    auth.authorize("climate:oshosts:calendar")
+    args = body.query_args(CALENDAR_ARGS)
+    now = dates.utcnow()
+    start = dates.parse(args.get("start", "now"), "start", now)
+    if start >= availability.LAST_DATE:
+        raise exceptions.InvalidPeriod(
+            reason=f"start must be before {availability.LAST_DATE:%Y-%m-%d}"
+        )
+    end = (
+        dates.parse(args["end"], "end", now)
+        if "end" in args
+        else start + datetime.timedelta(days=7)
+    )
+    if end <= start:
+        raise exceptions.InvalidPeriod(
+            reason=f"end {end:%Y-%m-%d %H:%M} must be later than start "
+            f"{start:%Y-%m-%d %H:%M}"
+        )
+    if end - start > datetime.timedelta(days=CALENDAR_DAYS):
+        raise exceptions.InvalidPeriod(
+            reason=f"a calendar covers at most {CALENDAR_DAYS} days"
+        )
+    text = args.get("resource_properties", "")
+    tree = host_query.parse(text, "resource_properties")
+    trees = [] if tree is None else [tree]
+    host_db.host_query_check_fields(trees, "resource_properties")
+    project = flask.g.context.project_id
+    hosts = host_db.host_calendar(trees, start, end)
+    return flask.jsonify(
+        calendar={
+            "start": dates.format_date(start),
+            "end": dates.format_date(end),
+            "hosts": [views.calendar_host(h, project) for h in hosts],
+        }
+    )
+
+
 @blueprint.get("/properties")
 def list_properties():
     auth.authorize("climate:oshosts:properties:get")
-    args = body.query_args(("detail", "all"))
+    args = body.query_args(PROPERTY_ARGS)
     detail = body.boolean_arg(args.get("detail"), "detail")
     properties = host_db.host_properties_list()
+    if not auth.allowed("climate:oshosts:properties:get:private"):
+        # Members see what they may write queries on, not the settings.
+        properties = [
+            {"property": p["property"], "values": p["values"]}
+            for p in properties
+            if not p["private"]
+        ]
     if not detail:
         properties = [{"property": p["property"]} for p in properties]
     return flask.jsonify(resource_properties=properties)
@@ -84,15 +145,13 @@ def list_properties():
 @blueprint.patch("/properties/<name>")
 def update_property(name):
     auth.authorize("climate:oshosts:properties:patch")
-    values = body.json_object(
-        {"private": (bool, str)}, envelope="resource_property"
-    )
+    values = body.json_object(PROPERTY_FIELDS, envelope="resource_property")
     prop = _manager().update_host_property(flask.g.context, name, values)
     return flask.jsonify(resource_property=prop)
 
 
 def _allocation_filters():
-    args = body.query_args(_ALLOCATION_ARGS)
+    args = body.query_args(ALLOCATION_ARGS)
     filters = {k: args[k] for k in ("lease_id", "reservation_id") if k in args}
     for field in ("start", "end"):
         if field in args:

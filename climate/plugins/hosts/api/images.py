@@ -53,6 +53,15 @@ def _default_driver(estimates):
     return name if name in estimates else sorted(estimates)[0]
 
 
+#: The fields of a new image, and their types.
+CREATE_FIELDS = {
+    "name": str,
+    "reference": str,
+    "checksum": str,
+    "default_load_time": int,
+}
+
+
 @blueprint.get("")
 def list_images():
     auth.authorize("climate:images:get")
@@ -63,15 +72,7 @@ def list_images():
 @blueprint.post("")
 def create_image():
     auth.authorize("climate:images:post")
-    values = body.json_object(
-        {
-            "name": str,
-            "reference": str,
-            "checksum": str,
-            "default_load_time": int,
-        },
-        envelope="image",
-    )
+    values = body.json_object(CREATE_FIELDS, envelope="image")
     image = _manager().create_image(flask.g.context, values)
     image = host_db.image_get(image["id"])
     return flask.jsonify(
@@ -81,6 +82,7 @@ def create_image():
 
 @blueprint.get("/<image_id>")
 def get_image(image_id):
+    body.query_args(())
     auth.authorize("climate:images:get")
     image = host_db.image_get(image_id)
     return flask.jsonify(image=view(image, images.image_view_estimates(image)))

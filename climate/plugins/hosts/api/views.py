@@ -65,3 +65,28 @@ def allocation(row):
             for r in row["reservations"]
         ],
     }
+
+
+def calendar_host(host, project_id):
+    """A host of the calendar: its name, capabilities and busy windows,
+    naming only ``project_id``'s own leases."""
+    return {
+        "name": host["name"],
+        "capabilities": host["capabilities"],
+        "busy": [
+            {
+                "start_date": dates.format_date(b["start_date"]),
+                "end_date": dates.format_date(b["end_date"]),
+                **(
+                    {
+                        "own": True,
+                        "lease_id": b["lease_id"],
+                        "lease_name": b["lease_name"],
+                    }
+                    if b["project_id"] == project_id
+                    else {"own": False}
+                ),
+            }
+            for b in host["busy"]
+        ],
+    }

@@ -418,3 +418,142 @@ def host_allocations_list(
         return [
             {"resource_id": h, "reservations": r} for h, r in grouped.items()
         ]
+
+
+def host_busy_windows(trees, where, start, end, ignore_reservations=()):
+    """The matching reservable hosts and what holds them in a period.
+
+    Three indexed queries, whatever the number of hosts: the hosts
+    matching every query tree (and ``where``); the allocations on them
+    meeting ``[start, end)``; and each one's first allocation starting
+    at or after ``end``, from the (host, start, end) index.  The
+    availability search computes its windows from these boundaries.
+
+    :param ignore_reservations: reservation ids whose allocations do not
+        count (a lease asking where its own request would fit).
+    :returns: ``({host id: [(start, end), ...]}, {host id: next start}``;
+        each list in start order, hosts with nothing in the period with
+        an empty list, hosts with nothing after it left out of the
+        second.
+    """
+    with engine.reader() as session:
+        condition = sa.and_(
+            H.reservable.is_(True),
+            *(compile_query(t) for t in trees),
+            *([] if where is None else [where]),
+        )
+        matching = sa.select(H.id).where(condition)
+        busy = {host_id: [] for host_id in session.scalars(matching)}
+        if not busy:
+            return busy, {}
+        others = (
+            [A.reservation_id.not_in(list(ignore_reservations))]
+            if ignore_reservations
+            else []
+        )
+        # A subquery, not the ids: a list of thousands of bound values
+        # costs more than matching the hosts again.
+        hosts = A.computehost_id.in_(matching)
+        # On the connection, not the ORM session: thousands of rows
+        # without the ORM's per-row work.
+        rows = (
+            session.connection()
+            .execute(
+                sa.select(A.computehost_id, A.start_date, A.end_date)
+                .where(hosts, _overlapping(start, end), *others)
+                .order_by(A.computehost_id, A.start_date)
+            )
+            .all()
+        )
+        for host_id, alloc_start, alloc_end in rows:
+            busy[host_id].append((alloc_start, alloc_end))
+        next_starts = dict(
+            session.execute(
+                sa.select(A.computehost_id, sa.func.min(A.start_date))
+                .where(hosts, A.start_date >= end, *others)
+                .group_by(A.computehost_id)
+            ).all()
+        )
+        return busy, next_starts
+
+
+def host_next_allocation_start(host_ids, after, ignore_reservation):
+    """The earliest start, at or after ``after``, of an allocation (not of
+    ``ignore_reservation``) on any of ``host_ids``; None if there is none.
+    One query on the (host, start, end) index."""
+    if not host_ids:
+        return None
+    with engine.reader() as session:
+        return session.scalar(
+            sa.select(sa.func.min(A.start_date)).where(
+                A.computehost_id.in_(list(host_ids)),
+                A.start_date >= after,
+                A.reservation_id != ignore_reservation,
+            )
+        )
+
+
+def host_calendar(trees, start, end):
+    """Every reservable host matching the queries, with what holds it in
+    ``[start, end)``: the data of the web calendar, in three queries.
+
+    :returns: ``[{"id", "name", "capabilities": {name: value},
+        "busy": [{"start_date", "end_date", "lease_id", "lease_name",
+        "project_id"}]}]``, hosts by name, allocations by start.
+        Capabilities marked private are left out.
+    """
+    C = host_models.ComputeHostCapability
+    P = host_models.HostProperty
+    with engine.reader() as session:
+        matching = sa.select(H.id).where(
+            H.reservable.is_(True), *(compile_query(t) for t in trees)
+        )
+        hosts = {
+            host_id: {
+                "id": host_id,
+                "name": name,
+                "capabilities": {},
+                "busy": [],
+            }
+            for host_id, name in session.execute(
+                sa.select(H.id, H.hypervisor_hostname)
+                .where(H.id.in_(matching))
+                .order_by(H.hypervisor_hostname)
+            )
+        }
+        if not hosts:
+            return []
+        private = sa.select(P.name).where(P.private.is_(True))
+        for host_id, name, value in session.execute(
+            sa.select(C.computehost_id, C.name, C.value)
+            .where(C.computehost_id.in_(matching), C.name.not_in(private))
+            .order_by(C.computehost_id, C.name)
+        ):
+            hosts[host_id]["capabilities"][name] = value
+        rows = session.execute(
+            sa.select(
+                A.computehost_id,
+                A.start_date,
+                A.end_date,
+                models.Lease.id,
+                models.Lease.name,
+                models.Lease.project_id,
+            )
+            .join(
+                models.Reservation, models.Reservation.id == A.reservation_id
+            )
+            .join(models.Lease, models.Lease.id == models.Reservation.lease_id)
+            .where(A.computehost_id.in_(matching), _overlapping(start, end))
+            .order_by(A.computehost_id, A.start_date)
+        )
+        for host_id, alloc_start, alloc_end, lease_id, name, project in rows:
+            hosts[host_id]["busy"].append(
+                {
+                    "start_date": alloc_start,
+                    "end_date": alloc_end,
+                    "lease_id": lease_id,
+                    "lease_name": name,
+                    "project_id": project,
+                }
+            )
+        return list(hosts.values())

@@ -18,6 +18,9 @@ from climate.plugins.hosts.db.allocations import (  # noqa: F401
     host_allocations_lock,
     host_allocations_move,
     host_allocations_of,
+    host_busy_windows,
+    host_calendar,
+    host_next_allocation_start,
     host_previous_holders,
 )
 from climate.plugins.hosts.db.hosts import (  # noqa: F401
@@ -73,4 +76,5 @@ from climate.plugins.hosts.db.reservations import (  # noqa: F401
     host_reservation_create,
     host_reservation_fields,
     host_reservation_update,
+    reservation_hosts,
 )

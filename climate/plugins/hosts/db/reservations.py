@@ -81,3 +81,46 @@ def host_counts_by_lease(lease_ids):
             .group_by(models.Reservation.lease_id)
         )
         return dict(rows.all())
+
+
+def reservation_hosts(reservation_ids):
+    """The hosts many reservations hold, with their capabilities that
+    are not private, in two queries: what a lease's owner may see.
+
+    :returns: ``{reservation_id: [{"name", "capabilities": {name:
+        value}}]}``, hosts by name; reservations holding none left out.
+    """
+    reservation_ids = list(reservation_ids)
+    if not reservation_ids:
+        return {}
+    H = host_models.ComputeHost
+    C = host_models.ComputeHostCapability
+    P = host_models.HostProperty
+    with engine.reader() as session:
+        held = session.execute(
+            sa.select(
+                A.reservation_id, A.computehost_id, H.hypervisor_hostname
+            )
+            .join(H, H.id == A.computehost_id)
+            .where(A.reservation_id.in_(reservation_ids))
+            .order_by(A.reservation_id, H.hypervisor_hostname)
+        ).all()
+        if not held:
+            return {}
+        private = sa.select(P.name).where(P.private.is_(True))
+        capabilities = {}
+        for host_id, name, value in session.execute(
+            sa.select(C.computehost_id, C.name, C.value)
+            .where(
+                C.computehost_id.in_({row[1] for row in held}),
+                C.name.not_in(private),
+            )
+            .order_by(C.computehost_id, C.name)
+        ):
+            capabilities.setdefault(host_id, {})[name] = value
+        out = {}
+        for reservation_id, host_id, name in held:
+            out.setdefault(reservation_id, []).append(
+                {"name": name, "capabilities": capabilities.get(host_id, {})}
+            )
+        return out
