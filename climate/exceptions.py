@@ -85,6 +85,12 @@ class ProvisioningUnavailable(Invalid):
     msg_fmt = "Provisioning driver %(driver)s cannot be reached: %(reason)s"
 
 
+class PowerUnavailable(Invalid):
+    """A host's power driver could not reach its BMC, or was refused."""
+
+    msg_fmt = "Power driver %(driver)s cannot manage host %(host)s: %(reason)s"
+
+
 class MalformedRequestBody(Invalid):
     msg_fmt = "Malformed request body: %(reason)s"
 
@@ -188,6 +194,14 @@ class LeaseNameAlreadyExists(Conflict):
 
 class InvalidState(Conflict):
     msg_fmt = "%(reason)s"
+
+
+class NotReady(Conflict):
+    """A hook's resources are on their way (a host still booting): the
+    event runner puts the event off by ``retry_after`` seconds (kwarg)
+    without counting an attempt."""
+
+    msg_fmt = "Not ready yet: %(reason)s"
 
 
 class InvalidStateTransition(InvalidState):

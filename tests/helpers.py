@@ -122,7 +122,8 @@ class ClimateProcess:
             self.assert_running()
             try:
                 return requests.get(url, timeout=1).status_code < 500
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # Not listening yet, or too busy starting to answer.
                 return False
 
         wait_for(answers, timeout, interval=0.1, message=f"{url} to answer")

@@ -62,6 +62,23 @@ class ComputeDriver(abc.ABC):
         :param policy: the reservation's ``on_end`` value.
         """
 
+    def failed_hosts(self, hostnames):
+        """Which of ``hostnames`` the compute service reports failed (its
+        compute service down); the power task marks them down.
+
+        :returns: a set of hostnames (the default: none; a driver that
+            cannot tell fails none).
+        """
+        return set()
+
+    def runs_servers(self, hostname):
+        """Whether servers still run on a host (a recycled host returns
+        to the free pool once none does).
+
+        :returns: True or False (the default: a driver without servers).
+        """
+        return False
+
     def servers_since(self, hostname, since):
         """Whether a server was created on a host since ``since``.
 

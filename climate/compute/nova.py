@@ -242,6 +242,8 @@ class NovaDriver(base.ComputeDriver):
 
     def reclaim_hosts(self, hostnames, policy):
         policy = policy or "default"
+        if policy == "kill":
+            policy = "default"
         if policy not in POLICIES:
             raise exceptions.InvalidInput(
                 reason=f"on_end policy {policy!r} is not one of "
@@ -304,6 +306,26 @@ class NovaDriver(base.ComputeDriver):
             if created[:19] >= since.isoformat()[:19]:
                 return True
         return False
+
+    def failed_hosts(self, hostnames):
+        hostnames = list(hostnames)
+        if not hostnames:
+            return set()
+        answer = self._call(
+            "GET", "/os-services", params={"binary": "nova-compute"}
+        )
+        down = {
+            s["host"]
+            for s in (answer or {}).get("services", [])
+            if s.get("state") == "down"
+        }
+        return {name for name in hostnames if self._host(name) in down}
+
+    def runs_servers(self, hostname):
+        return any(
+            s.get("status") not in _OFF_HOST
+            for s in self._servers_on(self._host(hostname))
+        )
 
     def _servers_on(self, host):
         servers = []

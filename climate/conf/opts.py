@@ -14,6 +14,7 @@ from climate.conf import (
     healthcheck,
     manager,
     nova,
+    power,
     provisioning,
     service_credentials,
 )
@@ -30,6 +31,7 @@ MODULES = (
     service_credentials,
     healthcheck,
     provisioning,
+    power,
 )
 
 

@@ -120,6 +120,18 @@ class EventHandler:
             return SKIPPED
         try:
             self._run_hooks(event, stage, lease)
+        except exceptions.NotReady as exc:
+            # The lease keeps its busy state (the event resumes it) and
+            # says what it waits for, and for how long.
+            try:
+                db_api.lease_update(
+                    lease["id"], {"status_reason": exc.message}
+                )
+            except exceptions.LeaseNotFound:
+                pass
+            return self._postpone(
+                event, exc.message, exc.kwargs.get("retry_after")
+            )
         except Exception as exc:
             if not isinstance(exc, exceptions.ClimateException):
                 LOG.exception("event %s raised", event["id"])
@@ -331,8 +343,10 @@ class EventHandler:
         if stage.event_type == stages.END.event_type:
             self._enforcer.on_end(context, current)
 
-    def _postpone(self, event, reason):
-        retry_at = clock.now() + datetime.timedelta(seconds=POSTPONE_DELAY)
+    def _postpone(self, event, reason, delay=None):
+        retry_at = clock.now() + datetime.timedelta(
+            seconds=POSTPONE_DELAY if delay is None else delay
+        )
         if not db_api.event_finish(
             event,
             E.UNDONE,

@@ -6,6 +6,7 @@ in-process for the embedded mode) and runs the event runner.
 """
 
 import os
+import threading
 import uuid
 
 import oslo_messaging as messaging
@@ -92,6 +93,8 @@ class ManagerService:
         for plugin in self.plugins.values():
             self.endpoints.extend(plugin.rpc_endpoints())
         self._server = None
+        self._periodic = []
+        self._stopping = threading.Event()
 
     def start(self):
         if rpc.uses_broker():
@@ -103,6 +106,17 @@ class ManagerService:
             for endpoint in self.endpoints:
                 rpc.register_local_endpoint(rpcapi.TOPIC, endpoint)
         self.runner.start()
+        self._stopping.clear()
+        for plugin in self.plugins.values():
+            for interval, task in plugin.periodic_tasks():
+                thread = threading.Thread(
+                    target=self._every,
+                    args=(interval, task),
+                    name=f"climate-periodic-{getattr(task, '__name__', '')}",
+                    daemon=True,
+                )
+                thread.start()
+                self._periodic.append(thread)
         LOG.info(
             "manager %s started with plugins: %s",
             self.claimer,
@@ -116,5 +130,17 @@ class ManagerService:
             self._server = None
         else:
             rpc.unregister_local_endpoint(rpcapi.TOPIC)
+        self._stopping.set()
+        for thread in self._periodic:
+            thread.join(10)
+        self._periodic = []
         self.runner.stop()
         LOG.info("manager %s stopped", self.claimer)
+
+    def _every(self, interval, task):
+        """Run a plugin's periodic task every ``interval`` seconds."""
+        while not self._stopping.wait(interval):
+            try:
+                task()
+            except Exception:
+                LOG.exception("periodic task %s failed; it runs again", task)

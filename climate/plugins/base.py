@@ -287,6 +287,12 @@ class ResourcePlugin(abc.ABC):
         """
         return set()
 
+    def periodic_tasks(self):
+        """``[(seconds, task)]``: callables without arguments the manager
+        runs every ``seconds`` on a thread of its own (a failing pass is
+        logged and the next one runs).  Default: none."""
+        return []
+
     def rpc_endpoints(self):
         """The objects answering this plugin's RPC methods.
 

@@ -100,9 +100,40 @@ OPTS = [
         help="min of the reservation each block slot asks for: 0 grants "
         "a slot even without any machine free; 1 refuses it then.",
     ),
+    cfg.StrOpt(
+        "default_on_end",
+        default="kill",
+        choices=("kill", "recycle", "release"),
+        help="What happens to a host reservation's hosts at its end when "
+        "the reservation does not say (its on_end field): 'kill' deletes "
+        "(or shelves, see [nova]) the servers left on them and returns "
+        "them to the free pool; 'recycle' leaves the servers running, "
+        "keeps the hosts out of the free pool and returns each once it "
+        "runs no server; 'release' leaves the servers running and hands "
+        "the hosts to the multi-tenant pool, out of Climate's inventory "
+        "until an operator makes them reservable again.",
+    ),
+    cfg.IntOpt(
+        "default_grace_period",
+        default=0,
+        min=0,
+        max=7 * 24 * 60,
+        help="Minutes after a host reservation's end before its on_end "
+        "action runs, when the reservation does not say (its "
+        "grace_period field).  The hosts stay the tenant's, and busy for "
+        "admission, until then.",
+    ),
 ]
 
 
 def list_opts():
     """``[(group, [opts])]``, for oslo-config-generator."""
     return [(GROUP, OPTS)]
+
+
+def options():
+    """The group's values, registering it first when the plugin was not
+    loaded (a request parsed on its own)."""
+    cfg.CONF.register_group(GROUP)
+    cfg.CONF.register_opts(OPTS, group=GROUP)
+    return cfg.CONF[GROUP.name]

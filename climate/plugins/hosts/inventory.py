@@ -5,7 +5,7 @@ from oslo_log import log as logging
 
 from climate import exceptions
 from climate.common import dates
-from climate.plugins.hosts import provisioning, request
+from climate.plugins.hosts import power, provisioning, request
 from climate.plugins.hosts.db import api as host_db
 
 CONF = cfg.CONF
@@ -34,6 +34,9 @@ RESERVED_NAMES = frozenset(INVENTORY_FIELDS) | {
     "capabilities",
     "current_image_id",
     "clean",
+    "power_state",
+    "power_state_since",
+    "health",
 }
 MAX_HOSTNAME = 255
 MAX_CAPABILITY_NAME = 64
@@ -66,9 +69,11 @@ class HostInventory:
         base = {f: values.pop(f) for f in INVENTORY_FIELDS if f in values}
         reservable = _boolean(values.pop("reservable", True), "reservable")
         provisioned = provisioning.split_host_fields(values)
+        powered = power.split_host_fields(values)
         capabilities = _capabilities(values)
         described = self._driver.describe_host(name, base)
         provisioning.check_host(name, provisioned)
+        state = power.check_host(name, powered)
         with host_db.writer():
             host = host_db.host_create(
                 {
@@ -79,6 +84,10 @@ class HostInventory:
                 capabilities,
             )
             host_db.host_provisioning_set(host["id"], provisioned)
+            host_db.host_power_set(
+                host["id"],
+                {**powered, "state": state, "state_since": dates.utcnow()},
+            )
             host = host_db.host_get(host["id"])
             self._driver.ensure_pool(CONF.compute.freepool_name, {})
             self._driver.add_hosts(CONF.compute.freepool_name, [name])
@@ -109,7 +118,18 @@ class HostInventory:
                 values.pop("reservable"), "reservable"
             )
         provisioned = provisioning.split_host_fields(values)
+        powered = power.split_host_fields(values)
         capabilities = _capabilities(values, allow_null=True)
+        if powered:
+            current = host_db.host_get(host_id)
+            target = host_db.host_power_target(current["id"]) or {}
+            powered["state"] = power.check_host(
+                current["hypervisor_hostname"], powered, target
+            )
+            powered["state_since"] = dates.utcnow()
+        if columns.get("reservable"):
+            # The operator returns a host marked down to service.
+            powered.update(health="ok", failures=0, recycling_since=None)
         if "driver" in provisioned or "address" in provisioned:
             current = host_db.host_get(host_id)
             provisioning.check_host(
@@ -122,7 +142,16 @@ class HostInventory:
             host = host_db.host_update(host_id, columns, capabilities)
             if provisioned:
                 host_db.host_provisioning_set(host["id"], provisioned)
+            if powered:
+                host_db.host_power_set(host["id"], powered)
+            if provisioned or powered:
                 host = host_db.host_get(host["id"])
+            if columns.get("reservable"):
+                # Back from failure or release: in the free pool again.
+                self._driver.ensure_pool(CONF.compute.freepool_name, {})
+                self._driver.add_hosts(
+                    CONF.compute.freepool_name, [host["hypervisor_hostname"]]
+                )
             self._check_reservations_still_fit(host)
         return host
 

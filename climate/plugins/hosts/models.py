@@ -107,6 +107,7 @@ class ComputeHostReservation(models.Base):
     resource_properties: Mapped[str] = mapped_column(Text, default="")
     before_end: Mapped[str] = mapped_column(String(36), default="default")
     on_end: Mapped[str] = mapped_column(String(36), default="default")
+    grace_period: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ComputeHostAllocation(models.Base):
@@ -291,3 +292,46 @@ class BlockSlot(models.Base):
     lease_id: Mapped[str | None] = mapped_column(String(36))
     allocated: Mapped[int] = mapped_column(Integer, default=0)
     warning: Mapped[str] = mapped_column(Text, default="")
+
+
+# Power ----------------------------------------------------------------------
+
+
+class HostPower(models.Base):
+    """How a host is powered, and its power state as Climate last saw it.
+
+    ``driver`` is an entry point name of ``climate.power.drivers`` (None:
+    ``[power] default_driver``); ``address``, ``username`` and
+    ``password`` reach its BMC — the API never shows the credentials,
+    only the manager reads them.  ``state`` is ``on``, ``off``,
+    ``powering_on`` or ``powering_off`` since ``state_since``; a change
+    is claimed by moving ``state`` with a conditional update, so two
+    managers never act on one host at once.  ``boot_time`` is the mean
+    of the host's last boots (seconds), learned as load times are;
+    ``health`` is ``ok``, ``warning``, ``critical`` or ``down`` (marked
+    failed: not reservable until an operator says otherwise), after
+    ``failures`` bad readings in a row.
+    """
+
+    __tablename__ = "host_power"
+
+    computehost_id: Mapped[int] = mapped_column(
+        Integer,
+        ForeignKey("computehosts.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    driver: Mapped[str | None] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(255))
+    username: Mapped[str | None] = mapped_column(String(255))
+    password: Mapped[str | None] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16), default="on")
+    state_since: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    requested_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    boot_time: Mapped[float | None] = mapped_column(Float)
+    boots: Mapped[int] = mapped_column(Integer, default=0)
+    cycles: Mapped[int] = mapped_column(Integer, default=0)
+    health: Mapped[str] = mapped_column(String(16), default="ok")
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    #: Since when the host waits, out of the free pool, for the servers
+    #: a recycled lease left on it to go (None: not recycling).
+    recycling_since: Mapped[datetime.datetime | None] = mapped_column(DateTime)

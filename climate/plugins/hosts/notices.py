@@ -70,3 +70,81 @@ def missing_resources(lease, reservation, hosts, reason):
         notifier.warn(context, MISSING, payload)
     except Exception:
         LOG.exception("sending %s for lease %s failed", MISSING, lease["id"])
+
+
+POWER = "host.power.{state}"
+DOWN = "host.down"
+HEALED = "lease.reservation.resources_changed"
+
+
+def _operator(event_type, payload, priority="info"):
+    """Send an operator's notification (no tenant), best effort."""
+    notifier = _get()
+    if not notifier.is_enabled():
+        return
+    context = climate_context.RequestContext(overwrite=False)
+    try:
+        getattr(notifier, priority)(context, event_type, payload)
+    except Exception:
+        LOG.exception("sending %s failed", event_type)
+
+
+def power_changed(host, state, at):
+    """``host.power.on`` / ``host.power.off``: a host's power changed."""
+    _operator(
+        POWER.format(state=state),
+        {"host": host, "power_state": state, "since": at.isoformat()},
+    )
+
+
+def host_down(host, reason):
+    """``host.down``: a host failed and was taken out of service."""
+    _operator(DOWN, {"host": host, "reason": reason}, priority="warn")
+
+
+def resources_changed(lease, reservation, removed, added):
+    """Tell the lease's tenant that a failed host was swapped."""
+    notifier = _get()
+    if not notifier.is_enabled():
+        return
+    context = climate_context.RequestContext(
+        user_id=lease["user_id"],
+        project_id=lease["project_id"],
+        overwrite=False,
+    )
+    payload = {
+        "lease_id": lease["id"],
+        "reservation_id": reservation["id"],
+        "removed_hosts": list(removed),
+        "added_hosts": list(added),
+    }
+    try:
+        notifier.info(context, HEALED, payload)
+    except Exception:
+        LOG.exception("sending %s for lease %s failed", HEALED, lease["id"])
+
+
+GRACE = "lease.reservation.grace_period"
+
+
+def grace_period(lease, reservation, hosts, minutes):
+    """Tell the lease's tenant that its hosts' end action waits."""
+    notifier = _get()
+    if not notifier.is_enabled():
+        return
+    context = climate_context.RequestContext(
+        user_id=lease["user_id"],
+        project_id=lease["project_id"],
+        overwrite=False,
+    )
+    payload = {
+        "lease_id": lease["id"],
+        "reservation_id": reservation["id"],
+        "hosts": list(hosts),
+        "grace_period": minutes,
+        "on_end": reservation.get("on_end"),
+    }
+    try:
+        notifier.info(context, GRACE, payload)
+    except Exception:
+        LOG.exception("sending %s for lease %s failed", GRACE, lease["id"])

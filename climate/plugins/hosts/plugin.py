@@ -8,13 +8,17 @@ from oslo_log import log as logging
 
 from climate import compute, exceptions, stages, states
 from climate.common import dates
+from climate.db import api as db_api
 from climate.plugins import base
 from climate.plugins.hosts import (
     availability,
     conf,
     endpoint,
+    endpolicy,
     images,
     inventory,
+    notices,
+    power,
     provisioning,
     request,
 )
@@ -47,7 +51,7 @@ class PhysicalHostPlugin(base.ResourcePlugin):
     public_paths = ("/calendar",)
 
     #: The fields a host reservation shows, in the wire order.
-    VIEW_FIELDS = (*request.FIELDS, "on_end", "ready_at", "hosts")
+    VIEW_FIELDS = (*request.FIELDS, "ready_at", "hosts")
 
     @classmethod
     def list_opts(cls):
@@ -135,7 +139,7 @@ class PhysicalHostPlugin(base.ResourcePlugin):
     def stages(cls):
         """``prepare_hosts`` before the start and ``reclaim_hosts`` after
         the end, for reservations with an image."""
-        return list(provisioning.STAGES)
+        return [*provisioning.STAGES, *endpolicy.STAGES]
 
     @classmethod
     def usage(cls, lease_ids):
@@ -261,6 +265,17 @@ class PhysicalHostPlugin(base.ResourcePlugin):
         self._admission = provisioning.Admission()
         self.preparer = provisioning.Preparer(self._driver, self._replace)
         self.images = images.ImageManager()
+        self.power = power.PowerManager(self.heal_host, self._driver)
+        self._handovers = {}  # reservation id -> lease id, see heal_host
+        self.end_policy = endpolicy.EndPolicy(self._driver, self.heal_host)
+        # Power-on is part of preparing a host: it is on before its load.
+        self.preparer.before_load = lambda lease, reservation, host: (
+            self.power.ensure_on([host["computehost_id"]])
+        )
+
+    def periodic_tasks(self):
+        """The power and health pass, every ``[power] interval`` s."""
+        return [(CONF.power.interval, self._power_pass)]
 
     def rpc_endpoints(self):
         """The host inventory's RPC methods (namespace ``physical_host``),
@@ -293,6 +308,7 @@ class PhysicalHostPlugin(base.ResourcePlugin):
             wanted.count_max,
             queries,
             where=self._admission.where(lease, image_fields),
+            prefer_powered_on=self.power.too_soon_to_boot(start),
         )
         self._plan(lease, planned, image_fields)
         return row["id"]
@@ -432,6 +448,8 @@ class PhysicalHostPlugin(base.ResourcePlugin):
         A failed call undoes only what it added: hosts handed over before
         it stay with the lease.
         """
+        # No lease starts on a host that is off (NotReady: tried again).
+        self.power.ensure_on(_host_ids(reservation))
         hosts = _hostnames(reservation)
         pool = reservation["id"]
         present = self._driver.hosts_in_pool(pool, hosts)
@@ -478,23 +496,25 @@ class PhysicalHostPlugin(base.ResourcePlugin):
         return host_db.host_previous_holders(reservation["id"], since)
 
     def on_end(self, lease, reservation):
-        hosts = _hostnames(reservation)
-        pool = reservation["id"]
-        self._driver.reclaim_hosts(hosts, reservation.get("on_end"))
-        self._driver.ensure_pool(CONF.compute.freepool_name, {})
-        self._driver.add_hosts(CONF.compute.freepool_name, hosts)
-        self._driver.remove_hosts(pool, hosts)
-        self._driver.delete_pool(pool)
-        LOG.info(
-            "reservation %s: hosts %s back in the free pool",
-            pool,
-            ", ".join(hosts),
-        )
+        """Apply the reservation's ``on_end`` to its hosts, or, with a
+        grace period, tell the tenant and leave it to ``finish``."""
+        allocations = _allocations(reservation)
+        if reservation.get("grace_period"):
+            self.end_policy.grace_started(lease, reservation, allocations)
+            return
+        self.end_policy.act(lease, reservation, allocations)
+
+    def finish(self, lease, reservation):
+        """The end action after the grace period (``finish_hosts``)."""
+        self.end_policy.act(lease, reservation, _allocations(reservation))
 
     # Preparation and reclaim (stages of their own, see provisioning) ----
 
     def prepare(self, lease, reservation):
-        """Load the reservation's hosts with its image before the start."""
+        """Power the reservation's hosts on, then load them with its
+        image before the start."""
+        if reservation.get("image_id") is not None:
+            self.power.ensure_on(_host_ids(reservation))
         self.preparer.prepare(lease, reservation)
 
     def reclaim(self, lease, reservation):
@@ -526,6 +546,133 @@ class PhysicalHostPlugin(base.ResourcePlugin):
                 where=self._admission.where(lease, fields),
             )
         return found[0] if found else None
+
+    # Healing ---------------------------------------------------------------
+
+    def heal_host(self, host_id):
+        """Move every current and future allocation of a host just marked
+        down onto another free host matching its reservation.
+
+        Future allocations move for their whole window, all in one
+        transaction; an active reservation gets a host free from now and
+        it is handed over.  A reservation nothing can replace the host
+        for keeps ``missing_resources`` and its lease is ``degraded``;
+        its tenant is told either way.
+        """
+        now = dates.utcnow()
+        name = host_db.host_get(host_id)["hypervisor_hostname"]
+        swapped, missing = [], []
+        with host_db.writer():
+            for allocation in host_db.host_allocations_of_host(host_id, now):
+                reservation = db_api.reservation_get(
+                    allocation["reservation_id"]
+                )
+                lease = db_api.lease_get(reservation["lease_id"])
+                reservation = next(
+                    r
+                    for r in lease["reservations"]
+                    if r["id"] == reservation["id"]
+                )
+                found = self._heal_one(lease, reservation, allocation, now)
+                (swapped if found else missing).append(
+                    (lease, reservation, found)
+                )
+        for lease, reservation, found in swapped:
+            notices.resources_changed(lease, reservation, [name], found)
+            if reservation["status"] == states.ReservationStatus.ACTIVE:
+                self._driver.remove_hosts(reservation["id"], [name])
+                self._handovers[reservation["id"]] = lease["id"]
+        self._hand_over_replacements()
+        for lease, reservation, _ in missing:
+            notices.missing_resources(
+                lease, reservation, [name], "the host failed"
+            )
+        LOG.info(
+            "host %s down: %d reservation(s) healed, %d missing it",
+            name,
+            len(swapped),
+            len(missing),
+        )
+
+    def _hand_over_replacements(self):
+        """Hand the hosts that replaced failed ones to their active
+        reservations; one still booting is tried again at the next pass
+        of the power task (this manager's memory: a restart leaves it to
+        the operator)."""
+        for reservation_id, lease_id in list(self._handovers.items()):
+            try:
+                lease = db_api.lease_get(lease_id)
+                reservation = next(
+                    r
+                    for r in lease["reservations"]
+                    if r["id"] == reservation_id
+                )
+                if reservation["status"] == states.ReservationStatus.ACTIVE:
+                    self.on_start(lease, reservation)
+            except exceptions.NotReady as exc:
+                LOG.info(
+                    "reservation %s: replacement not handed over yet: %s",
+                    reservation_id,
+                    exc.message,
+                )
+                continue
+            except (exceptions.NotFound, StopIteration):
+                pass
+            except Exception:
+                LOG.exception(
+                    "reservation %s: handing over a replacement failed; "
+                    "trying again at the next pass",
+                    reservation_id,
+                )
+                continue
+            self._handovers.pop(reservation_id, None)
+
+    def _power_pass(self):
+        self.power.run_once()
+        self._hand_over_replacements()
+        self.end_policy.return_recycled()
+
+    def _heal_one(self, lease, reservation, allocation, now):
+        """Replace the host of one allocation (inside the transaction);
+        the names of the hosts found (empty: none)."""
+        reservation_id = reservation["id"]
+        wanted = request.parse(
+            {}, {f: reservation[f] for f in request.FIELDS if f in reservation}
+        )
+        held = {
+            a["computehost_id"]
+            for a in host_db.host_allocations_of(reservation_id)
+        }
+        start = max(allocation["start_date"], now)
+        host_db.host_allocations_delete(
+            reservation_id, [allocation["computehost_id"]]
+        )
+        host_db.loads_unplan(reservation_id, [allocation["computehost_id"]])
+        found = host_db.host_allocate(
+            reservation_id,
+            start,
+            allocation["end_date"],
+            0,
+            1,
+            wanted.queries,
+            exclude=held,
+            where=self._admission.where(
+                lease, {"block_id": reservation.get("block")}
+            ),
+            prefer_powered_on=self.power.too_soon_to_boot(start),
+        )
+        if found:
+            db_api.reservation_update(
+                reservation_id, {"resources_changed": True}
+            )
+            return [
+                a["hypervisor_hostname"]
+                for a in host_db.host_allocations_of(reservation_id)
+                if a["computehost_id"] in found
+            ]
+        db_api.reservation_update(reservation_id, {"missing_resources": True})
+        db_api.lease_update(lease["id"], {"degraded": True})
+        return []
 
 
 def _window(lease, reservation):
@@ -561,6 +708,17 @@ def _blocked_by(blockers, context):
     more = len(blockers) - len(said)
     tail = f", and {more} more" if more > 0 else ""
     return "; " + ", ".join(said) + tail
+
+
+def _allocations(reservation):
+    return host_db.host_allocations_of(reservation["id"])
+
+
+def _host_ids(reservation):
+    return [
+        a["computehost_id"]
+        for a in host_db.host_allocations_of(reservation["id"])
+    ]
 
 
 def _hostnames(reservation):

@@ -56,7 +56,9 @@ def _prepare_offset(lease, reservation):
 def _reclaim_offset(lease, reservation):
     if reservation.get("image_id") is None:
         return None
-    return datetime.timedelta(seconds=RECLAIM_DELAY)
+    # After the end action, which waits for the grace period.
+    grace = datetime.timedelta(minutes=reservation.get("grace_period") or 0)
+    return datetime.timedelta(seconds=RECLAIM_DELAY) + grace
 
 
 def _reclaim_hold(lease, reservation):

@@ -5,8 +5,19 @@ import json
 
 from climate import exceptions
 from climate.common import host_query
+from climate.plugins.hosts import conf
 
 BEFORE_END_ACTIONS = ("", "default")
+#: What happens to a reservation's hosts at its end: ``kill`` deletes (or
+#: shelves) the servers left on them and returns them to the free pool
+#: (``default``, ``delete`` and ``shelve`` are kinds of kill, as the
+#: compute driver does them); ``recycle`` leaves the servers running and
+#: returns each host once it runs none; ``release`` leaves the servers
+#: running and the hosts to the multi-tenant pool, out of Climate's
+#: inventory until an operator returns them.
+ON_END_ACTIONS = ("kill", "recycle", "release", "default", "delete", "shelve")
+#: The longest grace period, in minutes (a week).
+MAX_GRACE = 7 * 24 * 60
 #: The largest min or max: the columns are 32-bit integers.
 MAX_COUNT = 2**31 - 1
 FIELDS = (
@@ -17,6 +28,8 @@ FIELDS = (
     "before_end",
     "image",
     "block",
+    "on_end",
+    "grace_period",
 )
 
 
@@ -33,6 +46,10 @@ class HostRequest:
     image: str | None = None
     #: The block allocation the reservation is a slot of, or None.
     block: str | None = None
+    #: What happens to the hosts at the end (``ON_END_ACTIONS``).
+    on_end: str = "kill"
+    #: Minutes after the end before ``on_end`` acts.
+    grace_period: int = 0
 
     def named_queries(self):
         """``[(field name, parsed query)]``, empty queries left out."""
@@ -55,6 +72,8 @@ class HostRequest:
             "hypervisor_properties": self.hypervisor_properties,
             "resource_properties": self.resource_properties,
             "before_end": self.before_end,
+            "on_end": self.on_end,
+            "grace_period": self.grace_period,
         }
 
 
@@ -94,6 +113,8 @@ def parse(values, current=None):
         before_end=_before_end(merged.get("before_end")),
         image=image,
         block=block,
+        on_end=_on_end(merged.get("on_end")),
+        grace_period=_grace(merged.get("grace_period")),
     )
     request.queries  # noqa: B018  (parse now: a malformed query is a 400)
     return request
@@ -143,5 +164,32 @@ def _before_end(value):
         raise exceptions.InvalidInput(
             reason=f"before_end must be one of "
             f"{', '.join(repr(a) for a in BEFORE_END_ACTIONS)}"
+        )
+    return value
+
+
+def _on_end(value):
+    if value is None:
+        return conf.options().default_on_end
+    if value not in ON_END_ACTIONS:
+        raise exceptions.InvalidInput(
+            reason=f"on_end must be one of {', '.join(ON_END_ACTIONS[:3])}"
+        )
+    return value
+
+
+def _grace(value):
+    if value is None:
+        return conf.options().default_grace_period
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 0 <= value <= MAX_GRACE
+    ):
+        raise exceptions.InvalidInput(
+            reason=f"grace_period must be a number of minutes from 0 to "
+            f"{MAX_GRACE}"
         )
     return value

@@ -23,6 +23,7 @@ class FakeNova:
         self.fail_next = []  # status codes to answer before handling
         self.fail_matching = None  # (method, path regex, status)
         self.az_conflicts = set()  # hosts Nova refuses to move (409)
+        self.down = set()  # service hosts whose nova-compute is down
         self.keep_servers = False  # deletes accepted but never done
         self._next_id = 1
         self._lock = threading.Lock()
@@ -96,13 +97,22 @@ class FakeNova:
                 return _error(404, f"No hypervisor matching '{pattern}'")
             return 200, {"hypervisors": found}
         if path == "/os-services":
+            hosts = (
+                [query["host"]]
+                if "host" in query
+                else sorted(
+                    {h["service"]["host"] for h in self.hypervisors.values()}
+                )
+            )
             return 200, {
                 "services": [
                     {
-                        "host": query["host"],
+                        "host": host,
                         "zone": "nova",
                         "binary": "nova-compute",
+                        "state": "down" if host in self.down else "up",
                     }
+                    for host in hosts
                 ]
             }
         if path == "/servers/detail":

@@ -14,6 +14,7 @@ from climate.common import service_auth
 from climate.compute import nova
 from climate.db import api as db_api
 from climate.manager import events, leases, runner
+from climate.plugins.hosts import endpolicy
 from climate.plugins.hosts import plugin as host_plugin
 from tests.unit.compute import fake_nova
 
@@ -306,16 +307,31 @@ class _NoPreparation:
         pass
 
 
+class _AlwaysOn:
+    """Hosts without a power driver: always on."""
+
+    def ensure_on(self, host_ids):
+        pass
+
+
 class _Plugin(host_plugin.PhysicalHostPlugin):
     def __init__(self, driver):
         self._driver = driver
         self.preparer = _NoPreparation()
+        self.power = _AlwaysOn()
+        self.end_policy = endpolicy.EndPolicy(driver, heal=None)
 
 
 def test_a_failed_start_leaves_no_host_half_moved(driver, fake, monkeypatch):
     driver.ensure_pool("freepool", {})
     driver.add_hosts("freepool", ["compute1"])
     monkeypatch.setattr(host_plugin, "_hostnames", lambda r: ["compute1"])
+    monkeypatch.setattr(host_plugin, "_host_ids", lambda r: [1])
+    monkeypatch.setattr(
+        host_plugin,
+        "_allocations",
+        lambda r: [{"hypervisor_hostname": "compute1", "computehost_id": 1}],
+    )
     fake.fail_matching = (
         "POST",
         r"/os-aggregates/1/action",  # the free pool: remove_host fails
@@ -473,3 +489,42 @@ def test_the_local_driver_cannot_tell():
         local.LocalDriver().servers_since("h", datetime.datetime(2030, 1, 1))
         is None
     )
+
+
+def test_failed_hosts_are_those_whose_compute_service_is_down(driver, fake):
+    assert driver.failed_hosts(["compute1", "compute2.example.org"]) == set()
+    fake.down.add("compute2")
+    assert driver.failed_hosts(["compute1", "compute2.example.org"]) == {
+        "compute2.example.org"
+    }
+    assert driver.failed_hosts([]) == set()
+
+
+def test_the_power_task_marks_a_host_down_when_nova_says_so(
+    driver, fake, database, config
+):
+    from climate.plugins.hosts import conf as host_conf
+    from climate.plugins.hosts import power as host_power
+    from climate.plugins.hosts.db import api as host_db
+
+    host_conf.options()
+    config.config(max_failures=2, group="power")
+    host = host_db.host_create(
+        {
+            "hypervisor_hostname": "compute1",
+            "hypervisor_type": "fake",
+            "cpu_info": "{}",
+            "reservable": True,
+        },
+        {},
+    )
+    host_db.host_power_set(host["id"], {})
+    healed = []
+    task = host_power.PowerManager(healed.append, driver)
+    assert task.run_once()["down"] == 0
+    fake.down.add("compute1")
+    assert task.run_once()["down"] == 0  # one failure
+    assert task.run_once()["down"] == 1
+    assert healed == [host["id"]]
+    got = host_db.host_get(host["id"])
+    assert (got["reservable"], got["power"]["health"]) == (False, "down")

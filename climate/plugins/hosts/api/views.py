@@ -40,6 +40,14 @@ def host(row):
         out["current_image_id"] = provisioned["current_image_id"]
         out["clean"] = provisioned["clean"]
         out["projects"] = [p for p in provisioned["projects"].split(",") if p]
+    powered = row.get("power")
+    if powered is not None:
+        # Never the BMC's credentials: the manager alone reads them.
+        out["power_driver"] = powered["driver"] or CONF.power.default_driver
+        out["power_address"] = powered["address"]
+        out["power_state"] = powered["state"]
+        out["power_state_since"] = dates.format_date(powered["state_since"])
+        out["health"] = powered["health"]
     return out
 
 

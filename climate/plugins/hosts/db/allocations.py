@@ -45,6 +45,7 @@ def host_allocate(
     ignore_reservation=None,
     held=0,
     where=None,
+    prefer_powered_on=False,
 ):
     """Allocate between ``count_min`` and ``count_max`` free matching hosts.
 
@@ -69,6 +70,8 @@ def host_allocate(
         the message of a refusal.
     :param where: a further SQL condition on the host (who may reserve
         it).
+    :param prefer_powered_on: hosts powered on first (a window starting
+        before a host that is off could boot), then the tightest fit.
     :returns: the ids of the allocated hosts.
     :raises NotEnoughResourcesAvailable: fewer than ``count_min`` hosts.
     """
@@ -85,7 +88,13 @@ def host_allocate(
         chosen, passed_over = [], set(exclude)
         for _ in range(_MAX_ROUNDS):
             query = _candidates(
-                condition, free, start, end, passed_over, session.bind.dialect
+                condition,
+                free,
+                start,
+                end,
+                passed_over,
+                session.bind.dialect,
+                prefer_powered_on,
             )
             found = session.scalars(query.limit(count_max - len(chosen))).all()
             if not found:
@@ -158,7 +167,9 @@ def _lock_hosts(session, host_ids):
     )
 
 
-def _candidates(condition, free, start, end, passed_over, dialect):
+def _candidates(
+    condition, free, start, end, passed_over, dialect, prefer_powered_on
+):
     """Free matching hosts, tightest fit first (see ``host_allocate``)."""
     prev_end = (
         sa.select(sa.func.max(A.end_date))
@@ -180,6 +191,17 @@ def _candidates(condition, free, start, end, passed_over, dialect):
         # Each key named once: SQLite and PostgreSQL evaluate a correlated
         # subquery again wherever the ORDER BY repeats it.
         order = [prev_end.desc().nulls_last(), next_start.nulls_last()]
+    if prefer_powered_on:
+        W = host_models.HostPower
+        off = (
+            sa.select(W.computehost_id)
+            .where(
+                W.computehost_id == H.id,
+                W.state.in_(("off", "powering_off")),
+            )
+            .exists()
+        )
+        order = [off, *order]
     return query.order_by(*order, H.id)
 
 

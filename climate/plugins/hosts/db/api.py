@@ -36,6 +36,15 @@ from climate.plugins.hosts.db.hosts import (  # noqa: F401
     host_reservations_using,
     host_update,
 )
+from climate.plugins.hosts.db.power import (  # noqa: F401
+    host_allocations_meeting,
+    host_allocations_of_host,
+    host_power_get,
+    host_power_move,
+    host_power_overview,
+    host_power_set,
+    host_power_target,
+)
 from climate.plugins.hosts.db.provisioning import (  # noqa: F401
     block_create,
     block_destroy,

@@ -10,6 +10,7 @@ from climate import exceptions
 from climate.common import host_query
 from climate.db import engine, models
 from climate.plugins.hosts import models as host_models
+from climate.plugins.hosts.db import power as power_db
 
 H = host_models.ComputeHost
 C = host_models.ComputeHostCapability
@@ -44,10 +45,11 @@ BASE_FIELDS = {
 _NUMERIC_BASE_FIELDS = {"vcpus", "memory_mb", "local_gb", "hypervisor_version"}
 
 
-def _host_to_dict(host, capabilities, provisioned=None):
+def _host_to_dict(host, capabilities, provisioned=None, power=None):
     values = {c.key: getattr(host, c.key) for c in host.__table__.columns}
     values["capabilities"] = capabilities
     values["provisioning"] = provisioned or dict(_UNPROVISIONED)
+    values["power"] = power or dict(power_db.DEFAULT)
     return values
 
 
@@ -69,8 +71,11 @@ def _load_hosts(session, query):
             sa.select(HP).where(HP.computehost_id.in_([h.id for h in hosts]))
         )
     }
+    powered = power_db.power_rows(session, [h.id for h in hosts])
     return [
-        _host_to_dict(h, caps.get(h.id, {}), provisioned.get(h.id))
+        _host_to_dict(
+            h, caps.get(h.id, {}), provisioned.get(h.id), powered.get(h.id)
+        )
         for h in hosts
     ]
 

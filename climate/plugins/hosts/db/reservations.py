@@ -49,6 +49,7 @@ def host_reservation_fields(reservation_ids):
                 HR.resource_properties,
                 HR.before_end,
                 HR.on_end,
+                HR.grace_period,
             ).where(HR.reservation_id.in_(list(reservation_ids)))
         )
         return {
@@ -59,6 +60,7 @@ def host_reservation_fields(reservation_ids):
                 "resource_properties": row.resource_properties,
                 "before_end": row.before_end,
                 "on_end": row.on_end,
+                "grace_period": row.grace_period,
             }
             for row in rows
         }

@@ -46,6 +46,8 @@ def test_columns_are_what_the_database_stores():
         "hypervisor_properties": '[">=", "$vcpus", "4"]',
         "resource_properties": '["==", "$gpu", "a100"]',
         "before_end": "",
+        "on_end": "kill",
+        "grace_period": 0,
     }
 
 

@@ -41,6 +41,12 @@ HOST_FIELDS = {
     "current_image_id",
     "clean",
     "projects",
+    # How it is powered (see test_power.py); never its BMC credentials.
+    "power_driver",
+    "power_address",
+    "power_state",
+    "power_state_since",
+    "health",
 }
 
 
