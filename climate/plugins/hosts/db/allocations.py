@@ -436,9 +436,10 @@ def host_busy_windows(trees, where, start, end, ignore_reservations=()):
         # without the ORM's per-row work.
         connection = session.connection()
         busy, next_starts = {}, {}
+        # .all(): one fetch, not a fetchone a row.
         for host_id, next_start in connection.execute(
             sa.select(H.id, following).where(condition)
-        ):
+        ).all():
             busy[host_id] = []
             if next_start is not None:
                 next_starts[host_id] = next_start
@@ -451,7 +452,7 @@ def host_busy_windows(trees, where, start, end, ignore_reservations=()):
             sa.select(A.computehost_id, A.start_date, A.end_date)
             .where(hosts, _overlapping(start, end), *others)
             .order_by(A.computehost_id, A.start_date)
-        ):
+        ).all():
             busy[host_id].append((alloc_start, alloc_end))
         return busy, next_starts
 
