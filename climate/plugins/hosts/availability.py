@@ -147,14 +147,17 @@ def bounded(find, start, end, duration, limit):
     window's range runs to the look's end having run ``LOOK`` or more:
     that window ends the answer, its ``latest_start`` as far as looked.
     The look never goes past ``end``, where the answer is the whole
-    period's.
+    period's.  ``find`` returning None means no look can find a window
+    (too few resources match at all): the answer is then empty.
     """
     look = LOOK
     while True:
         if end - start <= look + duration:
-            return find(end)
+            return find(end) or []
         look_end = start + look + duration
         found = find(look_end)
+        if found is None:
+            return []
         last = look_end - duration
         if not found or found[-1]["latest_start"] < last:
             if len(found) >= limit:

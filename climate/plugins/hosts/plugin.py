@@ -191,6 +191,8 @@ class PhysicalHostPlugin(base.ResourcePlugin):
                 look_end + cleaning,
                 ignore_reservations,
             )
+            if len(busy) < wanted.count_min:
+                return None  # too few hosts match: no look can find one
             found = availability.gaps(
                 busy,
                 duration + cleaning,

@@ -184,3 +184,15 @@ def test_bounded_looks_agree_with_the_whole_period():
         else:
             assert got == whole
     assert truncated > 10
+
+
+def test_no_look_is_widened_when_find_says_none_can_fit():
+    hour = datetime.timedelta(hours=1)
+    looks = []
+
+    def find(look_end):
+        looks.append(look_end)
+
+    assert availability.bounded(find, T0, _h(2000), hour, 5) == []
+    assert looks == [T0 + availability.LOOK + hour]
+    assert availability.bounded(find, T0, _h(10), hour, 5) == []

@@ -481,3 +481,18 @@ def test_a_window_longer_than_a_week_is_reported_as_far_as_looked(api, hosts):
     assert one["latest_start_date"] == dates.format_date(_at(24 * 28))
     created = _lease(api, "at-latest", _at(24 * 28), _at(24 * 28 + 2), count=4)
     assert created.status_code == 201, created.json
+
+
+def test_more_hosts_than_match_find_no_window(api, hosts):
+    # Two gpu hosts: three are never free together, whatever the period.
+    assert (
+        _windows(
+            api,
+            count=3,
+            resource_properties='["==", "$gpu", "a100"]',
+            duration="2h",
+            after=_wire(_at(0)),
+            before=_wire(_at(24 * 60)),
+        )
+        == []
+    )
