@@ -184,7 +184,17 @@ AVAILABILITY = {
                 "properties": {
                     "start_date": DATE,
                     "end_date": DATE,
-                    "latest_start_date": DATE,
+                    "latest_start_date": {
+                        **DATE,
+                        "description": "The latest start of the window's "
+                        "range of starts.  The search looks a week ahead "
+                        "first and further only while the earliest windows "
+                        "are not settled: when a range runs on for a week "
+                        "or more past where it looked, this is as far as "
+                        "it looked (at least a week after start_date, a "
+                        "start that is granted) and the window is the last "
+                        "listed, however large the limit.",
+                    },
                     "max_end_date": NULLABLE_DATE,
                     "max_duration": {"type": ["string", "null"]},
                     "free": {"type": "integer", "minimum": 0},

@@ -16,7 +16,10 @@ class SearchAvailability(common.Lister):
 
     Each window says its earliest start, the end of a lease starting then,
     its latest start, the latest end a lease starting then could have, and
-    how much is free then.
+    how much is free then.  The search looks a week ahead first, further
+    only while the earliest windows are not settled: a window whose starts
+    run on for a week or more is the last listed, its latest start as far
+    as the search looked.
     """
 
     def get_parser(self, prog_name):

@@ -8,10 +8,22 @@ meets ``[s, s + d + cleaning)``, the window admission blocks
 request for ``k`` hosts is granted at ``s`` when ``k`` hosts allow it,
 so one sweep over the gaps' boundaries, sorted, finds every window:
 no probing of time steps.
+
+The sweep reads a bounded look first (``LOOK`` past the earliest start)
+and widens it only while the earliest windows are not settled
+(``bounded``): a search then reads the allocations of days, not of the
+whole period.
 """
 
 import datetime
 import typing
+
+#: How far past the earliest start a search looks first, and how long a
+#: window's range of starts must have run, as far as looked, for the
+#: search to stop there rather than look further for its end.
+LOOK = datetime.timedelta(days=7)
+#: How much wider each further look is.
+WIDEN = 4
 
 
 class _Gap(typing.NamedTuple):
@@ -120,3 +132,36 @@ def _window(found, start, latest_start, count):
         "free": len(ends),
         "free_until": ends[count - 1],
     }
+
+
+def bounded(find, start, end, duration, limit):
+    """The windows of a period, reading only as far as needed.
+
+    ``find(look_end)`` returns the windows (as ``windows`` does, up to
+    ``limit``) of the starts from ``start`` to ``look_end - duration``,
+    reading allocations only up to ``look_end``.  A window whose range
+    of starts ends before the look's last start is settled: what lies
+    later cannot change it.  The first look ends ``LOOK`` after
+    ``start`` (plus the duration); a look is widened ``WIDEN`` times
+    while fewer than ``limit`` windows are settled, unless the last
+    window's range runs to the look's end having run ``LOOK`` or more:
+    that window ends the answer, its ``latest_start`` as far as looked.
+    The look never goes past ``end``, where the answer is the whole
+    period's.  ``find`` returning None means no look can find a window
+    (too few resources match at all): the answer is then empty.
+    """
+    look = LOOK
+    while True:
+        if end - start <= look + duration:
+            return find(end) or []
+        look_end = start + look + duration
+        found = find(look_end)
+        if found is None:
+            return []
+        last = look_end - duration
+        if not found or found[-1]["latest_start"] < last:
+            if len(found) >= limit:
+                return found
+        elif last - found[-1]["start"] >= LOOK:
+            return found
+        look *= WIDEN

@@ -185,16 +185,27 @@ class PhysicalHostPlugin(base.ResourcePlugin):
         for field_name, tree in wanted.named_queries():
             host_db.host_query_check_fields([tree], field_name)
         cleaning = _cleaning()
-        busy, next_starts = host_db.host_busy_windows(
-            wanted.queries,
-            host_db.host_access_condition(context.project_id),
-            start,
-            end + cleaning,
-            ignore_reservations,
-        )
-        found = availability.gaps(
-            busy, duration + cleaning, start, end - duration, next_starts
-        )
+        where = host_db.host_access_condition(context.project_id)
+
+        def find(look_end):
+            busy, next_starts = host_db.host_busy_windows(
+                wanted.queries,
+                where,
+                start,
+                look_end + cleaning,
+                ignore_reservations,
+            )
+            if len(busy) < wanted.count_min:
+                return None  # too few hosts match: no look can find one
+            found = availability.gaps(
+                busy,
+                duration + cleaning,
+                start,
+                look_end - duration,
+                next_starts,
+            )
+            return availability.windows(found, wanted.count_min, limit)
+
         return [
             {
                 "start": w["start"],
@@ -206,7 +217,7 @@ class PhysicalHostPlugin(base.ResourcePlugin):
                 ),
                 "free": w["free"],
             }
-            for w in availability.windows(found, wanted.count_min, limit)
+            for w in availability.bounded(find, start, end, duration, limit)
         ]
 
     @classmethod

@@ -423,11 +423,13 @@ def host_allocations_list(
 def host_busy_windows(trees, where, start, end, ignore_reservations=()):
     """The matching reservable hosts and what holds them in a period.
 
-    Three indexed queries, whatever the number of hosts: the hosts
-    matching every query tree (and ``where``); the allocations on them
-    meeting ``[start, end)``; and each one's first allocation starting
-    at or after ``end``, from the (host, start, end) index.  The
-    availability search computes its windows from these boundaries.
+    Two indexed queries, whatever the number of hosts: the hosts
+    matching every query tree (and ``where``), each with its first
+    allocation starting at or after ``end`` (a correlated MIN on the
+    (host, start, end) index: one seek a host, where a GROUP BY would
+    scan every later allocation); and the allocations on them meeting
+    ``[start, end)``.  The availability search computes its windows
+    from these boundaries.
 
     :param ignore_reservations: reservation ids whose allocations do not
         count (a lease asking where its own request would fit).
@@ -442,38 +444,38 @@ def host_busy_windows(trees, where, start, end, ignore_reservations=()):
             *(compile_query(t) for t in trees),
             *([] if where is None else [where]),
         )
-        matching = sa.select(H.id).where(condition)
-        busy = {host_id: [] for host_id in session.scalars(matching)}
-        if not busy:
-            return busy, {}
         others = (
             [A.reservation_id.not_in(list(ignore_reservations))]
             if ignore_reservations
             else []
         )
-        # A subquery, not the ids: a list of thousands of bound values
-        # costs more than matching the hosts again.
-        hosts = A.computehost_id.in_(matching)
+        following = (
+            sa.select(sa.func.min(A.start_date))
+            .where(A.computehost_id == H.id, A.start_date >= end, *others)
+            .scalar_subquery()
+        )
         # On the connection, not the ORM session: thousands of rows
         # without the ORM's per-row work.
-        rows = (
-            session.connection()
-            .execute(
-                sa.select(A.computehost_id, A.start_date, A.end_date)
-                .where(hosts, _overlapping(start, end), *others)
-                .order_by(A.computehost_id, A.start_date)
-            )
-            .all()
-        )
-        for host_id, alloc_start, alloc_end in rows:
+        connection = session.connection()
+        busy, next_starts = {}, {}
+        # .all(): one fetch, not a fetchone a row.
+        for host_id, next_start in connection.execute(
+            sa.select(H.id, following).where(condition)
+        ).all():
+            busy[host_id] = []
+            if next_start is not None:
+                next_starts[host_id] = next_start
+        if not busy:
+            return busy, {}
+        # A subquery, not the ids: a list of thousands of bound values
+        # costs more than matching the hosts again.
+        hosts = A.computehost_id.in_(sa.select(H.id).where(condition))
+        for host_id, alloc_start, alloc_end in connection.execute(
+            sa.select(A.computehost_id, A.start_date, A.end_date)
+            .where(hosts, _overlapping(start, end), *others)
+            .order_by(A.computehost_id, A.start_date)
+        ).all():
             busy[host_id].append((alloc_start, alloc_end))
-        next_starts = dict(
-            session.execute(
-                sa.select(A.computehost_id, sa.func.min(A.start_date))
-                .where(hosts, A.start_date >= end, *others)
-                .group_by(A.computehost_id)
-            ).all()
-        )
         return busy, next_starts
 
 

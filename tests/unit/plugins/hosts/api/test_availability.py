@@ -439,3 +439,60 @@ def test_extension_of_a_started_lease_under_the_enforcement_limits(
     )
     assert granted.status_code == 200, granted.json
     assert granted.json["lease"]["end_date"] == advice["latest_end_date"]
+
+
+def test_a_window_longer_than_a_week_is_reported_as_far_as_looked(api, hosts):
+    """The search reads a week first and widens only while the earliest
+    windows are unsettled: a window whose starts run on for a week or
+    more ends the answer, its latest start as far as the search looked
+    (a start that admission grants)."""
+    assert _lease(api, "all", _at(0), _at(240), BOB, count=4).status_code == (
+        201
+    )
+    assert _lease(api, "later", _at(900), _at(950), BOB).status_code == 201
+    windows = _windows(
+        api,
+        count=4,
+        duration="2h",
+        after=_wire(_at(0)),
+        before=_wire(_at(24 * 60)),
+    )
+    # Nothing in the first week: the second look (four weeks) finds the
+    # window from 240h, open to its end, 18 days after the window's start.
+    assert windows == [
+        {
+            "start_date": dates.format_date(_at(240)),
+            "end_date": dates.format_date(_at(242)),
+            "latest_start_date": dates.format_date(_at(24 * 28)),
+            "max_end_date": dates.format_date(_at(900)),
+            "max_duration": f"{660 * 3600}s",
+            "free": 4,
+        }
+    ]
+    # One host: the same window, as far as the same look.
+    [one] = _windows(
+        api,
+        count=1,
+        duration="2h",
+        after=_wire(_at(0)),
+        before=_wire(_at(24 * 60)),
+    )
+    assert one["start_date"] == dates.format_date(_at(240))
+    assert one["latest_start_date"] == dates.format_date(_at(24 * 28))
+    created = _lease(api, "at-latest", _at(24 * 28), _at(24 * 28 + 2), count=4)
+    assert created.status_code == 201, created.json
+
+
+def test_more_hosts_than_match_find_no_window(api, hosts):
+    # Two gpu hosts: three are never free together, whatever the period.
+    assert (
+        _windows(
+            api,
+            count=3,
+            resource_properties='["==", "$gpu", "a100"]',
+            duration="2h",
+            after=_wire(_at(0)),
+            before=_wire(_at(24 * 60)),
+        )
+        == []
+    )
