@@ -182,8 +182,8 @@ def _transaction(engine_attr):
     try:
         with session.begin():
             yield session
-    except (sa_exc.DBAPIError, sa_exc.TimeoutError) as exc:
-        if not is_unreachable(exc):
+    except Exception as exc:
+        if not (is_unreachable(exc) or _driver_lost(exc, engine)):
             raise
         outages.DATABASE.failed(_first_line(exc))
         raise exceptions.DatabaseUnavailable() from exc
@@ -208,6 +208,21 @@ def is_unreachable(error):
         return True
     # Failed while connecting: no statement was sent.
     return isinstance(error, sa_exc.OperationalError) and not error.statement
+
+
+def _driver_lost(error, engine):
+    """Is ``error`` the database driver's own connection error, raised as
+    is?  SQLAlchemy does not wrap what the driver raises while it sets a
+    connection up (the reader's isolation level, on MariaDB a ``COMMIT``):
+    there, a server killed under a pooled connection surfaces as
+    ``pymysql.err.OperationalError`` (2013, "Lost connection").  A
+    statement's errors always come wrapped (``is_unreachable``)."""
+    if engine.dialect.name == "sqlite":
+        return False
+    dbapi = getattr(engine.dialect, "loaded_dbapi", None)
+    return dbapi is not None and isinstance(
+        error, (dbapi.OperationalError, dbapi.InterfaceError)
+    )
 
 
 def _first_line(error):

@@ -173,3 +173,24 @@ def test_a_statement_the_database_refuses_is_no_outage(database):
 
     assert not engine.is_unreachable(raised.value)
     assert outages.DATABASE.up
+
+
+def test_a_lost_connection_the_driver_raises_unwrapped_is_an_outage():
+    # pymysql raises its own error, not wrapped by SQLAlchemy, when a
+    # pooled connection is found dead while its isolation level is set
+    # (seen with a MariaDB server killed under load; see
+    # tests/services/test_outages.py).  No connection is made here.
+    import pymysql
+
+    from climate.db import engine
+
+    mariadb = sa.create_engine("mysql+pymysql://root@127.0.0.1:1/climate")
+    sqlite = sa.create_engine("sqlite://")
+    lost = pymysql.err.OperationalError(
+        2013, "Lost connection to MySQL server during query"
+    )
+
+    assert engine._driver_lost(lost, mariadb)
+    assert engine._driver_lost(pymysql.err.InterfaceError(0, ""), mariadb)
+    assert not engine._driver_lost(ValueError("not the driver's"), mariadb)
+    assert not engine._driver_lost(lost, sqlite)
