@@ -23,6 +23,7 @@ import contextvars
 import hashlib
 import os
 import threading
+import time
 
 import sqlalchemy as sa
 from oslo_config import cfg
@@ -179,6 +180,7 @@ def _transaction(engine_attr):
     engine = getattr(ENGINES.get(), engine_attr)
     session = orm.Session(bind=engine, expire_on_commit=False)
     token = _current.set((session, engine_attr))
+    started = time.monotonic()
     try:
         with session.begin():
             yield session
@@ -188,7 +190,7 @@ def _transaction(engine_attr):
         outages.DATABASE.failed(_first_line(exc))
         raise exceptions.DatabaseUnavailable() from exc
     else:
-        outages.DATABASE.answered()
+        outages.DATABASE.answered(started)
     finally:
         _current.reset(token)
         session.close()

@@ -194,3 +194,22 @@ def test_a_lost_connection_the_driver_raises_unwrapped_is_an_outage():
     assert engine._driver_lost(pymysql.err.InterfaceError(0, ""), mariadb)
     assert not engine._driver_lost(ValueError("not the driver's"), mariadb)
     assert not engine._driver_lost(lost, sqlite)
+
+
+def test_an_attempt_begun_before_the_outage_does_not_end_it(caplog):
+    # A database being stopped cuts its connections one by one: a
+    # transaction begun before the first failure may still commit.
+    database = outages.Dependency("database")
+    before = time.monotonic()
+    caplog.set_level(logging.INFO, logger="climate.common.outages")
+
+    database.failed("server closed the connection unexpectedly")
+    database.answered(before)
+    assert not database.up
+
+    database.answered(time.monotonic())
+    assert database.up
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2, lines
+    assert "database unreachable" in lines[0]
+    assert "database reachable again after" in lines[1]
