@@ -12,6 +12,17 @@ idempotency_key_lifetime`` seconds.
 Both sides read the record: the API answers a retry from it even while
 the broker is down, and the manager, which also sees concurrent retries,
 is the one that decides.
+
+Any write can use it, a plugin's as well as the core's, with no change
+here: the manager side decorates its RPC method with ``once(operation)``
+when the whole write is one database transaction (the key is then claimed
+and recorded in that transaction), or with ``replayable(operation)`` and
+calls ``claim`` and ``record`` itself in the transaction that creates the
+thing, when the write goes on after it (RPC calls of its own that must see
+its rows committed, as a block's leases).  The API route may answer a
+retry early with ``first_result(context, operation)``.  ``operation``
+names the write (at most 80 characters): a plugin's should not take a
+name the core uses.
 """
 
 import datetime
@@ -26,6 +37,7 @@ from oslo_serialization import jsonutils
 
 from climate import clock, exceptions
 from climate.db import api as db_api
+from climate.db import engine
 
 CONF = cfg.CONF
 
@@ -149,6 +161,28 @@ def replayable(operation):
                 return result
 
         return wrapper
+
+    return decorate
+
+
+def once(operation):
+    """Decorate a write ``func(self, context, ...)`` whose whole effect is
+    one database transaction: the context's key is claimed, the write made
+    and its result recorded in one writer transaction, so either all of it
+    commits or none; a retry with the key gets the result back
+    (``replayable``).  The result must be what JSON can carry (a retry gets
+    it decoded from JSON: dates as ISO strings)."""
+
+    def decorate(func):
+        @functools.wraps(func)
+        def in_one_transaction(self, context, *args, **kwargs):
+            with engine.writer():
+                claim(context, operation)
+                result = func(self, context, *args, **kwargs)
+                record(context, result)
+            return result
+
+        return replayable(operation)(in_one_transaction)
 
     return decorate
 

@@ -53,12 +53,22 @@ class Dependency:
             reason,
         )
 
-    def answered(self):
-        """An attempt reached the service."""
+    def answered(self, started=None):
+        """An attempt reached the service.
+
+        :param started: when the attempt began (``time.monotonic()``).
+            One begun before the outage says nothing of the service's
+            return (its connection was not yet cut when the service went
+            away), so it does not end the outage: a dying database that
+            lets one transaction commit after refusing another logs one
+            outage, not two.
+        """
         if self.down_since is None:  # the common case: no lock
             return
         with self._lock:
             if self.down_since is None:
+                return
+            if started is not None and started < self.down_since:
                 return
             lasted = time.monotonic() - self.down_since
             refused, self._failures_now = self._failures_now, 0

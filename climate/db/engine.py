@@ -23,6 +23,7 @@ import contextvars
 import hashlib
 import os
 import threading
+import time
 
 import sqlalchemy as sa
 from oslo_config import cfg
@@ -179,16 +180,17 @@ def _transaction(engine_attr):
     engine = getattr(ENGINES.get(), engine_attr)
     session = orm.Session(bind=engine, expire_on_commit=False)
     token = _current.set((session, engine_attr))
+    started = time.monotonic()
     try:
         with session.begin():
             yield session
-    except (sa_exc.DBAPIError, sa_exc.TimeoutError) as exc:
-        if not is_unreachable(exc):
+    except Exception as exc:
+        if not (is_unreachable(exc) or _driver_lost(exc, engine)):
             raise
         outages.DATABASE.failed(_first_line(exc))
         raise exceptions.DatabaseUnavailable() from exc
     else:
-        outages.DATABASE.answered()
+        outages.DATABASE.answered(started)
     finally:
         _current.reset(token)
         session.close()
@@ -208,6 +210,21 @@ def is_unreachable(error):
         return True
     # Failed while connecting: no statement was sent.
     return isinstance(error, sa_exc.OperationalError) and not error.statement
+
+
+def _driver_lost(error, engine):
+    """Is ``error`` the database driver's own connection error, raised as
+    is?  SQLAlchemy does not wrap what the driver raises while it sets a
+    connection up (the reader's isolation level, on MariaDB a ``COMMIT``):
+    there, a server killed under a pooled connection surfaces as
+    ``pymysql.err.OperationalError`` (2013, "Lost connection").  A
+    statement's errors always come wrapped (``is_unreachable``)."""
+    if engine.dialect.name == "sqlite":
+        return False
+    dbapi = getattr(engine.dialect, "loaded_dbapi", None)
+    return dbapi is not None and isinstance(
+        error, (dbapi.OperationalError, dbapi.InterfaceError)
+    )
 
 
 def _first_line(error):

@@ -1,4 +1,5 @@
-"""A RabbitMQ node and a PostgreSQL cluster of a test's own.
+"""A RabbitMQ node, a PostgreSQL cluster and a MariaDB server of a test's
+own.
 
 The outage tests kill and restart them, so they must never be the
 machine's shared ones: each has its own node name or data folder, its own
@@ -220,4 +221,118 @@ class PrivatePostgres:
                 self.stop_immediately()
             except RuntimeError:
                 pass
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+MARIADBD = "/usr/sbin/mariadbd"
+MARIADB_INSTALL_DB = "/usr/bin/mariadb-install-db"
+
+
+class PrivateMariaDB:
+    """A MariaDB server of its own (``mariadb-install-db`` into a
+    temporary folder, its own port and socket, no grant tables: only this
+    test reaches it, on loopback): ``start()``, ``kill()`` (SIGKILL of
+    its pid, as a crash), ``start()`` again on the same data."""
+
+    def __init__(self):
+        self.folder = tempfile.mkdtemp(prefix="climate-mariadb-")
+        self.data = os.path.join(self.folder, "data")
+        self.socket = os.path.join(self.folder, "mariadb.sock")
+        self.port = free_port()
+        self.process = None
+        self._user = None
+        if os.geteuid() == 0:
+            # mariadbd refuses to run as root unless told to; run it as
+            # the machine's mysql user, who must reach the folder.
+            self._user = "mysql"
+            entry = pwd.getpwnam(self._user)
+            os.chown(self.folder, entry.pw_uid, entry.pw_gid)
+        command = [
+            MARIADB_INSTALL_DB,
+            "--no-defaults",
+            f"--datadir={self.data}",
+            "--skip-test-db",
+            "--auth-root-authentication-method=normal",
+        ]
+        if self._user:
+            command.append(f"--user={self._user}")
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=180
+        )
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"mariadb-install-db failed: {result.stdout}\n{result.stderr}"
+            )
+        self.admin_url = f"mysql+pymysql://root@127.0.0.1:{self.port}/"
+
+    @staticmethod
+    def available():
+        return os.path.exists(MARIADBD) and os.path.exists(MARIADB_INSTALL_DB)
+
+    def start(self, timeout=60):
+        command = [
+            MARIADBD,
+            "--no-defaults",
+            f"--datadir={self.data}",
+            f"--port={self.port}",
+            "--bind-address=127.0.0.1",
+            f"--socket={self.socket}",
+            f"--pid-file={os.path.join(self.folder, 'mariadb.pid')}",
+            f"--log-error={os.path.join(self.folder, 'error.log')}",
+            "--skip-grant-tables",
+            "--skip-name-resolve",
+            "--innodb-flush-log-at-trx-commit=2",
+            "--innodb-buffer-pool-size=64M",
+            "--max-connections=200",
+        ]
+        if self._user:
+            command.append(f"--user={self._user}")
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+        def ready():
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"mariadbd exited with {self.process.returncode}; see "
+                    f"{os.path.join(self.folder, 'error.log')}"
+                )
+            return _accepts(self.port)
+
+        _wait_until(ready, timeout, f"mariadbd accepting on {self.port}")
+
+    def kill(self):
+        """SIGKILL the server, by its pid, and wait for it to be gone."""
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+        _wait_until(lambda: not _accepts(self.port), 10, "mariadbd gone")
+
+    def create_database(self, name):
+        """Create database ``name``; return its SQLAlchemy URL."""
+        import pymysql
+
+        connection = pymysql.connect(
+            host="127.0.0.1", port=self.port, user="root"
+        )
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"
+                )
+        finally:
+            connection.close()
+        return self.admin_url + name
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
         shutil.rmtree(self.folder, ignore_errors=True)

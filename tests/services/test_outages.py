@@ -6,6 +6,8 @@ shared ones: they are killed).  Six writers create leases, each with its
 own Idempotency-Key, sending it again while answered 503; two readers
 list leases.  The broker is killed with ``kill -9``, or the database
 stopped with ``pg_ctl stop -m immediate``, for 15 s, then started again.
+The database case is repeated on a MariaDB server of the test's own,
+killed with SIGKILL.
 """
 
 import pytest
@@ -13,7 +15,11 @@ import requests
 
 from tests.services import conftest
 from tests.services import outage_scenario as scenario
-from tests.services.private_services import PrivatePostgres, PrivateRabbit
+from tests.services.private_services import (
+    PrivateMariaDB,
+    PrivatePostgres,
+    PrivateRabbit,
+)
 
 pytestmark = pytest.mark.services
 
@@ -35,16 +41,42 @@ def services(tmp_path_factory):
         postgres.stop()
 
 
-@pytest.fixture
-def cluster(services, tmp_path, request):
-    rabbit, postgres = services
-    db_url = postgres.create_database(conftest.unique_name())
-    cluster = scenario.Cluster(str(tmp_path), db_url, rabbit.url)
+@pytest.fixture(scope="module")
+def mariadb():
+    if not PrivateMariaDB.available():
+        conftest.unavailable("mariadbd is not installed")
+    server = PrivateMariaDB()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+def _cluster(db_url, rabbit_url, tmp_path, request):
+    cluster = scenario.Cluster(str(tmp_path), db_url, rabbit_url)
     cluster.start()
     request.node.climate_processes = []
     for name, process in cluster.processes.items():
         process.name = name
         request.node.climate_processes.append(process)
+    return cluster
+
+
+@pytest.fixture
+def cluster(services, tmp_path, request):
+    rabbit, postgres = services
+    db_url = postgres.create_database(conftest.unique_name())
+    cluster = _cluster(db_url, rabbit.url, tmp_path, request)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def mariadb_cluster(services, mariadb, tmp_path, request):
+    rabbit, _ = services
+    db_url = mariadb.create_database(conftest.unique_name())
+    cluster = _cluster(db_url, rabbit.url, tmp_path, request)
     yield cluster
     cluster.stop()
 
@@ -121,6 +153,18 @@ def test_database_stopped_for_15_s(services, cluster):
     _check(outcome, reads_bound=None)
     # Started once the database was back (8 s ago), by the loops as
     # they were: no process was restarted.
+    assert _status(cluster, due) == "ACTIVE"
+    log = cluster.processes["api"].log()
+    assert log.count("database unreachable") == 1, log[-3000:]
+    assert "database reachable again after" in log
+    _no_traceback_per_request(log)
+
+
+def test_mariadb_killed_for_15_s(services, mariadb, mariadb_cluster):
+    cluster = mariadb_cluster
+    due = _due_during_the_outage(cluster)
+    outcome = scenario.run(cluster, mariadb.kill, mariadb.start, DOWN)
+    _check(outcome, reads_bound=None)
     assert _status(cluster, due) == "ACTIVE"
     log = cluster.processes["api"].log()
     assert log.count("database unreachable") == 1, log[-3000:]

@@ -4,6 +4,7 @@
 import oslo_messaging as messaging
 
 from climate import exceptions
+from climate.common import idempotency
 from climate.plugins.hosts import rpcapi
 
 _expected = messaging.expected_exceptions(exceptions.ClimateException)
@@ -25,8 +26,10 @@ class HostEndpoint:
 
     @messaging.expose
     @_expected
+    @idempotency.once("create_host")
     def create_host(self, context, values):
-        """Register a host; return it."""
+        """Register a host; return it (a retry with the request's
+        Idempotency-Key: the host it registered)."""
         return self._inventory.create(values)
 
     @messaging.expose

@@ -23,7 +23,7 @@ from oslo_log import log as logging
 
 from climate import context as climate_context
 from climate import exceptions, rpc
-from climate.common import dates
+from climate.common import dates, idempotency
 from climate.plugins.hosts import conf, estimates, provisioning
 from climate.plugins.hosts.db import api as host_db
 
@@ -118,9 +118,15 @@ class ImageManager:
 
     # Blocks -----------------------------------------------------------------
 
+    @idempotency.replayable("create_block")
     def create_block(self, context, values):
         """Create a block allocation and a lease per slot; return the
-        block with, per slot, its lease, machines and warning."""
+        block with, per slot, its lease, machines and warning.
+
+        The block and the context's Idempotency-Key commit together,
+        before its slots are filled (each slot's lease is made over RPC,
+        which must see the block): a retry with the key gets
+        ``{"id": ...}`` of the block, never a second block."""
         values = dict(values)
         allowed = {
             "name",
@@ -166,17 +172,20 @@ class ImageManager:
             raise exceptions.InvalidInput(
                 reason="name must be a string of at most 60 characters"
             )
-        block = host_db.block_create(
-            {
-                "id": str(uuid.uuid4()),
-                "name": name,
-                "image_id": image["id"],
-                "project_id": project,
-                "machine_count": count,
-                "ignore_privileges": ignore,
-            },
-            [{"start_date": s, "end_date": e} for s, e in slots],
-        )
+        with host_db.writer():
+            idempotency.claim(context, "create_block")
+            block = host_db.block_create(
+                {
+                    "id": str(uuid.uuid4()),
+                    "name": name,
+                    "image_id": image["id"],
+                    "project_id": project,
+                    "machine_count": count,
+                    "ignore_privileges": ignore,
+                },
+                [{"start_date": s, "end_date": e} for s, e in slots],
+            )
+            idempotency.record(context, {"id": block["id"]})
         owner = climate_context.RequestContext(
             user_id=context.user_id,
             project_id=project,
@@ -353,8 +362,10 @@ class ProvisioningEndpoint:
 
     @messaging.expose
     @_expected
+    @idempotency.once("create_image")
     def create_image(self, context, values):
-        """Register an image; return it."""
+        """Register an image; return it (a retry with the request's
+        Idempotency-Key: the image it registered)."""
         return self._images.create_image(values)
 
     @messaging.expose
@@ -366,8 +377,11 @@ class ProvisioningEndpoint:
     @messaging.expose
     @_expected
     def create_block(self, context, values):
-        """Create a block allocation; return it with its slots."""
-        return self._images.create_block(context, values)
+        """Create a block allocation; return it with its slots (a retry
+        with the request's Idempotency-Key: the block it created, as it
+        is now)."""
+        block = self._images.create_block(context, values)
+        return host_db.block_get(block["id"])
 
     @messaging.expose
     @_expected

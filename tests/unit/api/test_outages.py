@@ -173,3 +173,43 @@ def test_a_statement_the_database_refuses_is_no_outage(database):
 
     assert not engine.is_unreachable(raised.value)
     assert outages.DATABASE.up
+
+
+def test_a_lost_connection_the_driver_raises_unwrapped_is_an_outage():
+    # pymysql raises its own error, not wrapped by SQLAlchemy, when a
+    # pooled connection is found dead while its isolation level is set
+    # (seen with a MariaDB server killed under load; see
+    # tests/services/test_outages.py).  No connection is made here.
+    import pymysql
+
+    from climate.db import engine
+
+    mariadb = sa.create_engine("mysql+pymysql://root@127.0.0.1:1/climate")
+    sqlite = sa.create_engine("sqlite://")
+    lost = pymysql.err.OperationalError(
+        2013, "Lost connection to MySQL server during query"
+    )
+
+    assert engine._driver_lost(lost, mariadb)
+    assert engine._driver_lost(pymysql.err.InterfaceError(0, ""), mariadb)
+    assert not engine._driver_lost(ValueError("not the driver's"), mariadb)
+    assert not engine._driver_lost(lost, sqlite)
+
+
+def test_an_attempt_begun_before_the_outage_does_not_end_it(caplog):
+    # A database being stopped cuts its connections one by one: a
+    # transaction begun before the first failure may still commit.
+    database = outages.Dependency("database")
+    before = time.monotonic()
+    caplog.set_level(logging.INFO, logger="climate.common.outages")
+
+    database.failed("server closed the connection unexpectedly")
+    database.answered(before)
+    assert not database.up
+
+    database.answered(time.monotonic())
+    assert database.up
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2, lines
+    assert "database unreachable" in lines[0]
+    assert "database reachable again after" in lines[1]

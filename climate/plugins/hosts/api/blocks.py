@@ -4,7 +4,7 @@ group, in time slots (see ``climate.plugins.hosts.images``)."""
 import flask
 
 from climate.api import auth, body
-from climate.common import dates
+from climate.common import dates, idempotency
 from climate.plugins.hosts import provisioning_rpcapi
 from climate.plugins.hosts.db import api as host_db
 
@@ -71,7 +71,9 @@ def list_blocks():
 def create_block():
     auth.authorize("climate:blocks:post")
     values = body.json_object(CREATE_FIELDS, envelope="block")
-    block = _manager().create_block(flask.g.context, values)
+    block = idempotency.first_result(flask.g.context, "create_block")
+    if block is None:
+        block = _manager().create_block(flask.g.context, values)
     return flask.jsonify(block=view(host_db.block_get(block["id"]))), 201
 
 

@@ -13,7 +13,7 @@ import flask
 
 from climate import availability, exceptions
 from climate.api import auth, body
-from climate.common import dates, host_query
+from climate.common import dates, host_query, idempotency
 from climate.plugins.hosts import rpcapi
 from climate.plugins.hosts.api import views
 from climate.plugins.hosts.db import api as host_db
@@ -53,7 +53,11 @@ def list_hosts():
 @blueprint.post("")
 def create_host():
     auth.authorize("climate:oshosts:post")
-    host = _manager().create_host(flask.g.context, _host_body())
+    values = _host_body()
+    # A retry answered from the record, even while the broker is away.
+    host = idempotency.first_result(flask.g.context, "create_host")
+    if host is None:
+        host = _manager().create_host(flask.g.context, values)
     return flask.jsonify(host=views.host(host)), 201
 
 

@@ -9,7 +9,7 @@ import flask
 from oslo_config import cfg
 
 from climate.api import auth, body
-from climate.common import dates
+from climate.common import dates, idempotency
 from climate.plugins.hosts import images, provisioning_rpcapi
 from climate.plugins.hosts.db import api as host_db
 
@@ -73,7 +73,9 @@ def list_images():
 def create_image():
     auth.authorize("climate:images:post")
     values = body.json_object(CREATE_FIELDS, envelope="image")
-    image = _manager().create_image(flask.g.context, values)
+    image = idempotency.first_result(flask.g.context, "create_image")
+    if image is None:
+        image = _manager().create_image(flask.g.context, values)
     image = host_db.image_get(image["id"])
     return flask.jsonify(
         image=view(image, images.image_view_estimates(image))
