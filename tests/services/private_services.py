@@ -20,6 +20,12 @@ import time
 RABBIT_BIN = "/usr/lib/rabbitmq/bin"
 
 
+#: The machine's temporary folder, not $TMPDIR: run_tests.sh points
+#: $TMPDIR at a folder only its user may enter, and these servers run as
+#: another user (postgres, mysql) that must reach its data folder.
+MACHINE_TMP = "/tmp"
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -142,7 +148,7 @@ class PrivatePostgres:
         self.bin = _postgres_bin()
         # Under /tmp: the server may run as another user (initdb refuses
         # root), who must reach the folder.
-        self.folder = tempfile.mkdtemp(prefix="climate-pg-")
+        self.folder = tempfile.mkdtemp(prefix="climate-pg-", dir=MACHINE_TMP)
         self.data = os.path.join(self.folder, "data")
         self.port = free_port()
         self._user = None
@@ -235,7 +241,9 @@ class PrivateMariaDB:
     its pid, as a crash), ``start()`` again on the same data."""
 
     def __init__(self):
-        self.folder = tempfile.mkdtemp(prefix="climate-mariadb-")
+        self.folder = tempfile.mkdtemp(
+            prefix="climate-mariadb-", dir=MACHINE_TMP
+        )
         self.data = os.path.join(self.folder, "data")
         self.socket = os.path.join(self.folder, "mariadb.sock")
         self.port = free_port()
