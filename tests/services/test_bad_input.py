@@ -88,11 +88,14 @@ def test_nul_characters_are_a_400(client):
 def test_the_first_hosts_registered_at_once_all_succeed(client):
     from climate.api import app
 
+    # A client of its own per thread (Flask's test client is not shared
+    # between threads), each made here: werkzeug compiles an app's routes
+    # with ``ast``, which CPython 3.11 cannot do in two threads at once
+    # ("AST constructor recursion depth mismatch").
+    clients = [app.create_app().test_client() for _ in range(8)]
+
     def register(index):
-        # A client of its own per thread: Flask's test client is not
-        # shared between threads.
-        own = app.create_app().test_client()
-        return own.post(
+        return clients[index].post(
             "/v1/os-hosts", json={"name": f"first-{index}"}, headers=ADMIN
         )
 
