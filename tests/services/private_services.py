@@ -265,13 +265,22 @@ class PrivateMariaDB:
         if self._user:
             command.append(f"--user={self._user}")
         result = subprocess.run(
-            command, capture_output=True, text=True, timeout=180
+            command,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env=self._env(),
         )
         if result.returncode != 0:
             raise RuntimeError(
                 f"mariadb-install-db failed: {result.stdout}\n{result.stderr}"
             )
         self.admin_url = f"mysql+pymysql://root@127.0.0.1:{self.port}/"
+
+    def _env(self):
+        # Its own folder for temporary files: $TMPDIR (run_tests.sh's
+        # folder) is root's alone and mariadbd runs as mysql.
+        return dict(os.environ, TMPDIR=self.folder)
 
     @staticmethod
     def available():
@@ -297,6 +306,7 @@ class PrivateMariaDB:
             command.append(f"--user={self._user}")
         self.process = subprocess.Popen(
             command,
+            env=self._env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
