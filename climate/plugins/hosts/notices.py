@@ -48,8 +48,8 @@ def reset():
         _notifier = None
 
 
-def missing_resources(lease, reservation, hosts, reason):
-    """Tell the lease's tenant that ``hosts`` will not be there."""
+def _tenant(lease, event_type, payload, priority="info"):
+    """Send a notification to ``lease``'s tenant, best effort."""
     notifier = _get()
     if not notifier.is_enabled():
         return
@@ -58,6 +58,16 @@ def missing_resources(lease, reservation, hosts, reason):
         project_id=lease["project_id"],
         overwrite=False,
     )
+    try:
+        getattr(notifier, priority)(context, event_type, payload)
+    except Exception:
+        LOG.exception(
+            "sending %s for lease %s failed", event_type, lease["id"]
+        )
+
+
+def missing_resources(lease, reservation, hosts, reason):
+    """Tell the lease's tenant that ``hosts`` will not be there."""
     payload = {
         "lease_id": lease["id"],
         "lease_name": lease["name"],
@@ -66,10 +76,7 @@ def missing_resources(lease, reservation, hosts, reason):
         "missing_hosts": list(hosts),
         "reason": reason,
     }
-    try:
-        notifier.warn(context, MISSING, payload)
-    except Exception:
-        LOG.exception("sending %s for lease %s failed", MISSING, lease["id"])
+    _tenant(lease, MISSING, payload, priority="warn")
 
 
 POWER = "host.power.{state}"
@@ -104,24 +111,13 @@ def host_down(host, reason):
 
 def resources_changed(lease, reservation, removed, added):
     """Tell the lease's tenant that a failed host was swapped."""
-    notifier = _get()
-    if not notifier.is_enabled():
-        return
-    context = climate_context.RequestContext(
-        user_id=lease["user_id"],
-        project_id=lease["project_id"],
-        overwrite=False,
-    )
     payload = {
         "lease_id": lease["id"],
         "reservation_id": reservation["id"],
         "removed_hosts": list(removed),
         "added_hosts": list(added),
     }
-    try:
-        notifier.info(context, HEALED, payload)
-    except Exception:
-        LOG.exception("sending %s for lease %s failed", HEALED, lease["id"])
+    _tenant(lease, HEALED, payload, priority="info")
 
 
 GRACE = "lease.reservation.grace_period"
@@ -129,14 +125,6 @@ GRACE = "lease.reservation.grace_period"
 
 def grace_period(lease, reservation, hosts, minutes):
     """Tell the lease's tenant that its hosts' end action waits."""
-    notifier = _get()
-    if not notifier.is_enabled():
-        return
-    context = climate_context.RequestContext(
-        user_id=lease["user_id"],
-        project_id=lease["project_id"],
-        overwrite=False,
-    )
     payload = {
         "lease_id": lease["id"],
         "reservation_id": reservation["id"],
@@ -144,7 +132,4 @@ def grace_period(lease, reservation, hosts, minutes):
         "grace_period": minutes,
         "on_end": reservation.get("on_end"),
     }
-    try:
-        notifier.info(context, GRACE, payload)
-    except Exception:
-        LOG.exception("sending %s for lease %s failed", GRACE, lease["id"])
+    _tenant(lease, GRACE, payload, priority="info")
