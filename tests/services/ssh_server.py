@@ -144,6 +144,20 @@ class SSHServer:
                 time.sleep(0.05)
         return client
 
+    def wait_logged_out(self, timeout=10):
+        """Wait until no terminal session is open on this sshd, then into
+        the next second: wtmp keeps times to the second, and a session
+        that ended in the second a lease starts overlaps it."""
+        deadline = time.monotonic() + timeout
+        while subprocess.run(
+            ["pgrep", "-P", str(self.process.pid), "-f", "@pts/"],
+            capture_output=True,
+        ).stdout.strip():
+            if time.monotonic() > deadline:
+                raise RuntimeError("tenant sessions still open")
+            time.sleep(0.05)
+        time.sleep(1.1 - time.time() % 1)
+
     def log(self):
         try:
             with open(self.log_path, errors="replace") as log:

@@ -76,12 +76,16 @@ def test_a_killed_managers_events_are_taken_over_within_seconds(
         ]
         return held
 
-    stranded = helpers.wait_for(
+    helpers.wait_for(
         victim_holds_starts, 20, 0.05, "manager-a to run start hooks"
     )
     os.kill(victim.pid, signal.SIGKILL)
     killed_at = time.monotonic()
     victim.process.wait(10)
+    # Read once the victim is dead: it may have claimed more starts
+    # between the look above and the kill.
+    stranded = victim_holds_starts()
+    assert stranded
 
     stranded_ids = {c["id"] for c in stranded}
 
@@ -110,7 +114,6 @@ def test_a_killed_managers_events_are_taken_over_within_seconds(
     # Taken over once stale (3 s), then the hook runs again (2.5 s).
     assert recovered_in < CLAIM_TIMEOUT + HOOK_SECONDS + 3
 
-    stranded_ids = {c["id"] for c in stranded}
     for claim in _claims(db_url):
         assert claim["status"] == "DONE", claim
         assert deployment.claimer(claim["claimed_by"]) == "manager-b" or (

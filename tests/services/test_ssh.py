@@ -138,6 +138,9 @@ def lab(database, ssh_config, sshd):
         default_os_module="ssh",
         group="provisioning",
     )
+    # wtmp counts to the second, and a login check counts sessions open
+    # at the lease's start: let earlier tests' sessions end first.
+    sshd.wait_logged_out()
     loaded = plugins.load(["physical.host.plugin"])
     plugin = loaded["physical:host"]
     each = runner.EventRunner(events.EventHandler(loaded), "tests")
