@@ -560,9 +560,10 @@ class PhysicalHostPlugin(base.ResourcePlugin):
 
     # Healing ---------------------------------------------------------------
 
-    def heal_host(self, host_id):
-        """Move every current and future allocation of a host just marked
-        down onto another free host matching its reservation.
+    def heal_host(self, host_id, reason="the host failed"):
+        """Move every current and future allocation of a host that left
+        service (marked down, recycling, released) onto another free host
+        matching its reservation.
 
         Future allocations move for their whole window, all in one
         transaction; an active reservation gets a host free from now and
@@ -595,15 +596,23 @@ class PhysicalHostPlugin(base.ResourcePlugin):
                 self._handovers[reservation["id"]] = lease["id"]
         self._hand_over_replacements()
         for lease, reservation, _ in missing:
-            notices.missing_resources(
-                lease, reservation, [name], "the host failed"
+            notices.missing_resources(lease, reservation, [name], reason)
+        if swapped or missing:
+            LOG.info(
+                "host %s out of service (%s): %d reservation(s) moved to "
+                "other hosts, %d left missing it",
+                name,
+                reason,
+                len(swapped),
+                len(missing),
             )
-        LOG.info(
-            "host %s down: %d reservation(s) healed, %d missing it",
-            name,
-            len(swapped),
-            len(missing),
-        )
+        else:
+            LOG.info(
+                "host %s out of service (%s): no current or future "
+                "reservation held it",
+                name,
+                reason,
+            )
 
     def _hand_over_replacements(self):
         """Hand the hosts that replaced failed ones to their active
@@ -641,6 +650,10 @@ class PhysicalHostPlugin(base.ResourcePlugin):
     def _power_pass(self):
         self.power.run_once()
         self._hand_over_replacements()
+        try:
+            self._driver.tidy_pools()
+        except exceptions.ClimateException as exc:
+            LOG.warning("tidying the host pools: %s", exc)
         self.end_policy.return_recycled()
 
     def _heal_one(self, lease, reservation, allocation, now):
