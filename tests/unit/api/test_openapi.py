@@ -161,7 +161,7 @@ def test_a_host_as_shown_matches_its_documented_schema(app, document, ids):
     assert set(shown) - documented == {"gpu"}  # its one capability
     assert shown["power_state"] == "on"
     listed = client.get("/v1/os-hosts", headers=ADMIN).json
-    list_schema = document["paths"]["/v1/os-hosts"]["get"]["responses"][
-        "200"
-    ]["content"]["application/json"]["schema"]
+    list_schema = document["paths"]["/v1/os-hosts"]["get"]["responses"]["200"][
+        "content"
+    ]["application/json"]["schema"]
     jsonschema.validate(listed, list_schema)
