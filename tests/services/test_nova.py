@@ -434,32 +434,41 @@ def test_a_host_whose_nova_compute_stops_is_healed(cloud):
     nova.stop_compute(failing)
     try:
 
-        def marked_down():
+        def reservation():
+            response = cloud.climate(
+                "GET", f"/v1/leases/{lease['id']}", _project(OWNER)
+            )
+            assert response.status_code == 200, response.text
+            (reservation,) = response.json()["lease"]["reservations"]
+            return reservation
+
+        def healed():
+            # Marked down, out of the free pool (the spare stays there,
+            # now reserved), its reservation moved: in that order.
             host = _host(cloud, failing)
-            return host["health"] == "down" and host
+            return (
+                host["health"] == "down"
+                and nova.aggregates()["freepool"]["hosts"] == [spare]
+                and [h["name"] for h in reservation()["hosts"]] == [spare]
+                and host
+            )
 
         host = helpers.wait_for(
-            marked_down,
+            healed,
             nova_stack.SERVICE_DOWN_TIME + 60,
             interval=1,
-            message=f"{failing} marked down",
+            message=f"{failing} marked down and healed",
         )
         print(
-            f"{failing} marked down {time.monotonic() - stopped:.0f} s "
-            "after its nova-compute stopped"
+            f"{failing} marked down and healed "
+            f"{time.monotonic() - stopped:.0f} s after its nova-compute "
+            "stopped"
         )
         assert nova.compute_state(failing) == "down"
         assert host["reservable"] is False
-        # Out of the free pool; the spare stays there, now reserved.
-        assert nova.aggregates()["freepool"]["hosts"] == [spare]
-        response = cloud.climate(
-            "GET", f"/v1/leases/{lease['id']}", _project(OWNER)
-        )
-        assert response.status_code == 200, response.text
-        (reservation,) = response.json()["lease"]["reservations"]
-        assert [h["name"] for h in reservation["hosts"]] == [spare]
-        assert reservation["resources_changed"] is True
-        assert reservation["missing_resources"] is False
+        moved = reservation()
+        assert moved["resources_changed"] is True
+        assert moved["missing_resources"] is False
     finally:
         nova.start_compute(failing)
     helpers.wait_for(
