@@ -10,6 +10,7 @@ retried there with backoff.
 """
 
 import json
+import threading
 import time
 
 from keystoneauth1 import adapter as ks_adapter
@@ -34,7 +35,7 @@ TRANSIENT = [500, 502, 503, 504]
 FREEPOOL_KEY = "climate:freepool"
 #: Marks an aggregate that only keeps a host in the availability zone of
 #: a reservation that ended while servers still ran on it (see
-#: ``remove_hosts``); its value is the zone.
+#: ``NovaDriver._remove``); its value is the zone.
 ZONE_KEEPER_KEY = "climate:zone_keeper"
 #: on_end policies: what happens to servers left on a host at lease end.
 POLICIES = ("default", "delete", "shelve")
@@ -464,8 +465,17 @@ class NovaDriver(base.ComputeDriver):
 
     # HTTP --------------------------------------------------------------------
 
-    _last_error = None
-    _last_status = None
+    # What the last failed call of this thread said (the driver serves
+    # the event runner's threads and the power task's at once).
+    _answers = threading.local()
+
+    @property
+    def _last_error(self):
+        return getattr(self._answers, "error", None)
+
+    @property
+    def _last_status(self):
+        return getattr(self._answers, "status", None)
 
     def _call(self, method, url, absent=False, conflict_ok=False, **kwargs):
         """One Compute API call; returns the JSON body, or None.
@@ -487,10 +497,10 @@ class NovaDriver(base.ComputeDriver):
                 reason=f"{method} {url}: {type(exc).__name__}: {exc}"
             )
         status = response.status_code
-        self._last_status = status
+        self._answers.status = status
         if status < 400:
             return response.json() if response.content else {}
-        self._last_error = _message(response)
+        self._answers.error = _message(response)
         if (status == 404 and absent) or (status == 409 and conflict_ok):
             return None
         reason = f"{method} {url} answered {status}: {self._last_error}"
