@@ -77,4 +77,5 @@ from climate.plugins.hosts.db.reservations import (  # noqa: F401
     host_reservation_fields,
     host_reservation_update,
     reservation_hosts,
+    reservations_to_hand_over,
 )
