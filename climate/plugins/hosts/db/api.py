@@ -78,3 +78,8 @@ from climate.plugins.hosts.db.reservations import (  # noqa: F401
     host_reservation_update,
     reservation_hosts,
 )
+from climate.plugins.hosts.db.shares import (  # noqa: F401
+    host_share_allocate,
+    host_share_largest,
+    host_shares_of,
+)
