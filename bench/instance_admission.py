@@ -187,6 +187,11 @@ def main():
     parser.add_argument("--counted", type=int, default=50, metavar="K")
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the state directory (database, config, service log)",
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     state_dir = tempfile.mkdtemp(prefix="climate-bench-instances-")
@@ -261,7 +266,10 @@ def main():
                     f"       {name:21s} {_spread([r[1][name] for r in rows])}"
                 )
     print(f"\nload average after: {harness.load_average()}")
-    shutil.rmtree(state_dir, ignore_errors=True)
+    if args.keep:
+        print(f"kept {state_dir}")
+    else:
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
