@@ -28,6 +28,7 @@ from climate.plugins.hosts.db.hosts import (  # noqa: F401
     host_destroy,
     host_get,
     host_ids_matching,
+    host_leases_holding,
     host_list,
     host_lock,
     host_properties_list,
