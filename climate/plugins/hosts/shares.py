@@ -63,6 +63,19 @@ def allocate(
     )
 
 
+def timeline(project_id, trees, after, ignore_reservations=()):
+    """The matching hosts the project may reserve, with their sizes, and
+    every allocation on them ending after ``after``: what an
+    availability search of shares reads.  See
+    ``db.shares.host_share_timeline``."""
+    return host_db.host_share_timeline(
+        [t for t in trees if t is not None],
+        host_db.host_access_condition(project_id),
+        after,
+        ignore_reservations,
+    )
+
+
 def held(reservation_ids):
     """``{reservation_id: [share]}``: the shares many reservations hold
     (host id and name, sizes, window), in one query."""

@@ -21,7 +21,7 @@ from oslo_log import log as logging
 from climate import compute, exceptions, stages, states
 from climate.plugins import base
 from climate.plugins.hosts import shares
-from climate.plugins.instances import conf, request
+from climate.plugins.instances import availability, conf, request
 from climate.plugins.instances.db import api as instance_db
 
 CONF = cfg.CONF
@@ -100,6 +100,48 @@ class VirtualInstancePlugin(base.ResourcePlugin):
                 lease_ids
             ).items()
         }
+
+    @classmethod
+    def availability(
+        cls,
+        context,
+        values,
+        start,
+        end,
+        duration,
+        limit,
+        current=None,
+        ignore_reservations=(),
+    ):
+        """Windows in which ``amount`` instances of the size fit for
+        ``duration`` on the hosts the caller's project may reserve,
+        counted as admission counts them."""
+        if current is not None:
+            current = {f: current[f] for f in request.FIELDS if f in current}
+        wanted = request.parse(values, current)
+        if wanted.server_id is not None:
+            raise exceptions.InvalidInput(
+                reason="the availability search answers for capacity "
+                "(amount and sizes), not for a server"
+            )
+        tree = shares.parse_query(
+            wanted.resource_properties, "resource_properties"
+        )
+        _check_sizes(wanted, context.project_id)
+        hosts, allocations = shares.timeline(
+            context.project_id, [tree], start, ignore_reservations
+        )
+        return availability.windows(
+            hosts,
+            allocations,
+            wanted.size(),
+            wanted.amount,
+            wanted.affinity,
+            start,
+            end,
+            duration,
+            limit,
+        )
 
     # The manager's parts -----------------------------------------------------
 

@@ -82,5 +82,6 @@ from climate.plugins.hosts.db.reservations import (  # noqa: F401
 from climate.plugins.hosts.db.shares import (  # noqa: F401
     host_share_allocate,
     host_share_largest,
+    host_share_timeline,
     host_shares_of,
 )

@@ -299,3 +299,66 @@ def host_shares_of(reservation_ids):
             values = row._asdict()
             found.setdefault(values.pop("reservation_id"), []).append(values)
         return found
+
+
+def host_share_timeline(trees, where, after, ignore_reservations=()):
+    """What the availability search of shares reads, in two queries
+    whatever the number of hosts: the reservable hosts of known size
+    matching every query tree (and ``where``) with their sizes, and every
+    allocation on them ending after ``after`` (whole or a share).
+
+    :param ignore_reservations: reservation ids whose allocations do not
+        count.
+    :returns: ``({host id: {"vcpus", "memory_mb", "local_gb"}},
+        [(host id, start, end, sizes or None for a whole host)])``, the
+        allocations by start.
+    """
+    condition = _sized(
+        sa.and_(
+            sa.true(),
+            *(compile_query(t) for t in trees),
+            *([] if where is None else [where]),
+        )
+    )
+    others = (
+        [A.reservation_id.not_in(list(ignore_reservations))]
+        if ignore_reservations
+        else []
+    )
+    with engine.reader() as session:
+        connection = session.connection()
+        hosts = {
+            row.id: {s: getattr(row, s) for s in SIZES}
+            for row in connection.execute(
+                sa.select(H.id, *(getattr(H, s) for s in SIZES)).where(
+                    condition
+                )
+            ).all()
+        }
+        if not hosts:
+            return hosts, []
+        rows = connection.execute(
+            sa.select(
+                A.computehost_id,
+                A.start_date,
+                A.end_date,
+                *(getattr(A, s) for s in SIZES),
+            )
+            .where(
+                A.computehost_id.in_(sa.select(H.id).where(condition)),
+                A.end_date > after,
+                *others,
+            )
+            .order_by(A.start_date)
+        ).all()
+        return hosts, [
+            (
+                row.computehost_id,
+                row.start_date,
+                row.end_date,
+                None
+                if row.vcpus is None
+                else {s: getattr(row, s) for s in SIZES},
+            )
+            for row in rows
+        ]

@@ -1,0 +1,145 @@
+"""When an instance request would be granted: a sweep over the
+allocations of the matching hosts, read once (``shares.timeline``).
+
+It counts as admission does (``climate/plugins/hosts/db/shares.py``): a
+host held whole anywhere in a window takes no instance then, and the
+shares meeting a window count together.  A lease of ``duration`` starting
+at ``t`` meets an allocation ``[s, e)`` when ``s < t + duration`` and
+``t < e``, so what a start meets changes only when ``t`` reaches an
+allocation's end (it is met no more) or passes ``s - duration`` (it is
+met from then on).  Dates are whole minutes on the wire: a start a minute
+after ``s - duration`` is the first that meets it.
+"""
+
+import collections
+import datetime
+
+MINUTE = datetime.timedelta(minutes=1)
+SIZES = ("vcpus", "memory_mb", "local_gb")
+
+
+class _Load:
+    """What the allocations met hold of each host, and how many
+    instances of one size fit beside them."""
+
+    def __init__(self, hosts, size, affinity):
+        self._hosts = hosts
+        self._size = size
+        self._affinity = affinity
+        self._used = collections.defaultdict(lambda: dict.fromkeys(SIZES, 0))
+        self._whole = collections.Counter()
+        self._fit = {h: self._fit_of(h) for h in hosts}
+
+    def copy(self):
+        other = _Load.__new__(_Load)
+        other._hosts, other._size = self._hosts, self._size
+        other._affinity = self._affinity
+        other._used = collections.defaultdict(
+            lambda: dict.fromkeys(SIZES, 0),
+            {h: dict(u) for h, u in self._used.items()},
+        )
+        other._whole = collections.Counter(self._whole)
+        other._fit = dict(self._fit)
+        return other
+
+    def _fit_of(self, host):
+        if self._whole[host]:
+            return 0
+        capacity, used = self._hosts[host], self._used[host]
+        return max(
+            0,
+            min((capacity[s] - used[s]) // self._size[s] for s in SIZES),
+        )
+
+    def change(self, host, sizes, sign):
+        """Count an allocation in (``sign`` 1) or out (-1)."""
+        if sizes is None:
+            self._whole[host] += sign
+        else:
+            for s in SIZES:
+                self._used[host][s] += sign * sizes[s]
+        self._fit[host] = self._fit_of(host)
+
+    def free(self):
+        """How many instances fit together, as ``affinity`` places them."""
+        fits = self._fit.values()
+        if self._affinity is True:
+            return max(fits, default=0)
+        if self._affinity is False:
+            return sum(1 for f in fits if f > 0)
+        return sum(fits)
+
+
+def windows(
+    hosts, allocations, size, amount, affinity, start, end, duration, limit
+):
+    """Up to ``limit`` windows in ``[start, end)`` in which ``amount``
+    instances of ``size`` fit for ``duration``: ``{start, latest_start,
+    max_end, free}`` (``max_end`` None: nothing ever stops it).
+
+    :param allocations: ``[(host, start, end, sizes or None)]`` of every
+        allocation on ``hosts`` ending after ``start``, by start.
+    """
+    last = end - duration
+    if last < start:
+        return []
+    load = _Load(hosts, size, affinity)
+    changes = []  # (when, order, host, sizes, sign)
+    for host, a_start, a_end, sizes in allocations:
+        if a_end <= start:
+            continue
+        if a_start - duration < start:
+            load.change(host, sizes, 1)  # met from the first start
+        else:
+            meets_from = a_start - duration + MINUTE
+            if meets_from > last:
+                continue
+            changes.append((meets_from, 1, host, sizes, 1))
+        if a_end <= last:
+            changes.append((a_end, 0, host, sizes, -1))
+    changes.sort(key=lambda c: (c[0], c[1]))
+    found, opened = [], None
+    points = [start, *sorted({c[0] for c in changes})]
+    index = 0
+    for point in points:
+        while index < len(changes) and changes[index][0] <= point:
+            _, _, host, sizes, sign = changes[index]
+            load.change(host, sizes, sign)
+            index += 1
+        free = load.free()
+        if free >= amount and opened is None:
+            opened = (point, free, load.copy())
+        elif free < amount and opened is not None:
+            latest = max(point - MINUTE, opened[0])
+            found.append(
+                _window(opened, latest, allocations, duration, amount)
+            )
+            opened = None
+            if len(found) >= limit:
+                return found
+    if opened is not None:
+        found.append(_window(opened, last, allocations, duration, amount))
+    return found[:limit]
+
+
+def _window(opened, latest, allocations, duration, amount):
+    at, free, load = opened
+    return {
+        "start": at,
+        "latest_start": latest,
+        "max_end": _max_end(at, load, allocations, duration, amount),
+        "free": free,
+    }
+
+
+def _max_end(at, load, allocations, duration, amount):
+    """How far a lease starting at ``at`` may run: the start of the first
+    allocation (starting at or after its end) that would leave too
+    little room."""
+    for host, a_start, _, sizes in allocations:
+        if a_start < at + duration:
+            continue
+        load.change(host, sizes, 1)
+        if load.free() < amount:
+            return a_start
+    return None
