@@ -20,26 +20,30 @@ SIZES = ("vcpus", "memory_mb", "local_gb")
 
 class _Load:
     """What the allocations met hold of each host, and how many
-    instances of one size fit beside them."""
+    instances of one size fit beside them, kept up to date change by
+    change (a search sweeps thousands of changes over thousands of
+    hosts)."""
 
     def __init__(self, hosts, size, affinity):
         self._hosts = hosts
         self._size = size
         self._affinity = affinity
-        self._used = collections.defaultdict(lambda: dict.fromkeys(SIZES, 0))
-        self._whole = collections.Counter()
+        self._used = {h: dict.fromkeys(SIZES, 0) for h in hosts}
+        self._whole = dict.fromkeys(hosts, 0)
         self._fit = {h: self._fit_of(h) for h in hosts}
+        # How many hosts have each fit, and their sum.
+        self._fits = collections.Counter(self._fit.values())
+        self._total = sum(self._fit.values())
 
     def copy(self):
         other = _Load.__new__(_Load)
         other._hosts, other._size = self._hosts, self._size
         other._affinity = self._affinity
-        other._used = collections.defaultdict(
-            lambda: dict.fromkeys(SIZES, 0),
-            {h: dict(u) for h, u in self._used.items()},
-        )
-        other._whole = collections.Counter(self._whole)
+        other._used = {h: dict(u) for h, u in self._used.items()}
+        other._whole = dict(self._whole)
         other._fit = dict(self._fit)
+        other._fits = collections.Counter(self._fits)
+        other._total = self._total
         return other
 
     def _fit_of(self, host):
@@ -58,16 +62,22 @@ class _Load:
         else:
             for s in SIZES:
                 self._used[host][s] += sign * sizes[s]
-        self._fit[host] = self._fit_of(host)
+        before, after = self._fit[host], self._fit_of(host)
+        if before != after:
+            self._fit[host] = after
+            self._fits[before] -= 1
+            if not self._fits[before]:
+                del self._fits[before]
+            self._fits[after] += 1
+            self._total += after - before
 
     def free(self):
         """How many instances fit together, as ``affinity`` places them."""
-        fits = self._fit.values()
         if self._affinity is True:
-            return max(fits, default=0)
+            return max(self._fits, default=0)
         if self._affinity is False:
-            return sum(1 for f in fits if f > 0)
-        return sum(fits)
+            return len(self._fit) - self._fits.get(0, 0)
+        return self._total
 
 
 def windows(
