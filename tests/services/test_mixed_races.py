@@ -17,8 +17,9 @@ matching its filter; a host reservation holds min..max hosts; nothing of
 a deleted lease is left.
 
 ``climate-api`` and two ``climate-manager`` processes on RabbitMQ with
-PostgreSQL, and ``climate-all`` on SQLite.  ``CLIMATE_TEST_RACE_SEED``
-replays a run's operations (the interleaving still varies).
+PostgreSQL, the same with MariaDB, and ``climate-all`` on SQLite.
+``CLIMATE_TEST_RACE_SEED`` replays a run's operations (the interleaving
+still varies).
 """
 
 import collections
@@ -35,6 +36,7 @@ import requests
 import sqlalchemy as sa
 
 from tests import helpers
+from tests.services import conftest
 from tests.services import test_host_races as races
 
 pytestmark = pytest.mark.services
@@ -436,12 +438,18 @@ def run_mixed(deployment, started):
     assert sum(c for (_, code), c in granted.items() if code == 409), granted
 
 
-def test_mixed_races_postgresql(
-    tmp_path, make_database, transport_url, climate_processes, run_climate
+@pytest.mark.parametrize("backend", conftest.BACKENDS)
+def test_mixed_races_distributed(
+    backend,
+    tmp_path,
+    make_database,
+    transport_url,
+    climate_processes,
+    run_climate,
 ):
     started = time.monotonic()
     deployment = races.distributed(
-        "postgresql",
+        backend,
         tmp_path,
         make_database,
         transport_url,
