@@ -46,9 +46,11 @@ def allocate(
     affinity,
     trees,
     ignore_reservation=None,
+    prefer=(),
 ):
     """Hold ``amount`` shares of ``size`` for ``[start, end)``, inside
-    the caller's transaction; ``{host id: shares}``.  See
+    the caller's transaction; ``{host id: shares}``, on the ``prefer``
+    hosts first where they have room.  See
     ``db.shares.host_share_allocate``."""
     return host_db.host_share_allocate(
         reservation_id,
@@ -60,6 +62,7 @@ def allocate(
         [t for t in trees if t is not None],
         where=host_db.host_access_condition(project_id),
         ignore_reservation=ignore_reservation,
+        prefer=prefer,
     )
 
 

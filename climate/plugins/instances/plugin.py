@@ -199,8 +199,9 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         )
         _check_sizes(wanted, lease["project_id"])
         start, end = _window(lease, reservation)
-        # Placed anew, in this transaction: the shares given up are free
-        # to this admission only until it commits.
+        # Placed anew, in this transaction (the shares given up are free
+        # to this admission only until it commits), on the hosts it holds
+        # first: an update moves no instance it need not move.
         shares.release(reservation["id"])
         shares.allocate(
             reservation["id"],
@@ -211,6 +212,7 @@ class VirtualInstancePlugin(base.ResourcePlugin):
             wanted.amount,
             wanted.affinity,
             [tree],
+            prefer=reservation.get("host_ids") or (),
         )
         instance_db.instance_reservation_update(
             reservation["id"], wanted.columns()

@@ -80,10 +80,13 @@ def _sized(condition):
     )
 
 
-def _free_query(condition, start, end, ignore_reservation, size, least):
+def _free_query(
+    condition, start, end, ignore_reservation, size, least, prefer=()
+):
     """Hosts with room for ``least`` shares of ``size`` in the window,
-    with what is free on them: those already sharing first (they can no
-    longer be reserved whole), then the tightest fit."""
+    with what is free on them: ``prefer`` first (the hosts a reservation
+    being changed holds), then those already sharing (they can no longer
+    be reserved whole), then the tightest fit."""
     used = _shared(start, end, ignore_reservation)
     free = {
         s: getattr(H, s) - sa.func.coalesce(getattr(used.c, s), 0)
@@ -100,7 +103,12 @@ def _free_query(condition, start, end, ignore_reservation, size, least):
             sa.not_(_held_whole(start, end, ignore_reservation)),
             *(free[s] >= least * size[s] for s in SIZES),
         )
-        .order_by(used.c.vcpus.is_(None), free["vcpus"], H.id)
+        .order_by(
+            *([H.id.not_in(list(prefer))] if prefer else []),
+            used.c.vcpus.is_(None),
+            free["vcpus"],
+            H.id,
+        )
     )
 
 
@@ -119,6 +127,7 @@ def host_share_allocate(
     trees,
     where=None,
     ignore_reservation=None,
+    prefer=(),
 ):
     """Hold ``amount`` shares of ``size`` on free matching hosts.
 
@@ -132,6 +141,8 @@ def host_share_allocate(
     inside ``writer()``.
 
     :param size: ``{"vcpus", "memory_mb", "local_gb"}`` of one share.
+    :param prefer: host ids to fill first where they have room (those
+        of a reservation being changed: it stays where it is if it can).
     :returns: ``{host id: shares}``.
     :raises NotEnoughResourcesAvailable: they do not fit; the message
         says how many could ever fit on the matching hosts when fewer
@@ -146,7 +157,7 @@ def host_share_allocate(
     with engine.writer() as session:
         locking = session.bind.dialect.name != "sqlite"
         query = _free_query(
-            condition, start, end, ignore_reservation, size, least
+            condition, start, end, ignore_reservation, size, least, prefer
         )
         chosen, passed_over = {}, set()
         for _ in range(_MAX_ROUNDS):

@@ -451,3 +451,30 @@ def test_a_host_holding_instances_cannot_be_deleted(
         loaded["physical:host"].inventory.delete(host_id)
 
     assert lease["id"] in info.value.message
+
+
+def test_an_update_keeps_the_instances_where_they_are(
+    add_host, instances, lease_manager, slots_of
+):
+    for name in ("h1", "h2", "h3"):
+        add_host(name)
+    other = instances(amount=4, name="other")  # fills h1
+    lease = instances(amount=2)  # h2
+    lease_manager.delete(user(), other["id"])
+    reservation_id = lease["reservations"][0]["id"]
+
+    lease = lease_manager.update(
+        user(),
+        lease["id"],
+        {"reservations": [{"id": reservation_id, "amount": 3}]},
+    )
+
+    # h1 is free again and h3 too, but the slots stay on h2.
+    assert slots_of(lease) == {"h2": 3}
+    lease = lease_manager.update(
+        user(),
+        lease["id"],
+        {"reservations": [{"id": reservation_id, "amount": 6}]},
+    )
+    assert slots_of(lease)["h2"] == 4
+    assert sum(slots_of(lease).values()) == 6
