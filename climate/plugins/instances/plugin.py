@@ -161,21 +161,11 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         tree = shares.parse_query(
             wanted.resource_properties, "resource_properties"
         )
-        _check_sizes(wanted, lease["project_id"])
         row = instance_db.instance_reservation_create(
             {"reservation_id": reservation["id"], **wanted.columns()}
         )
         start, end = _window(lease, reservation)
-        shares.allocate(
-            reservation["id"],
-            lease["project_id"],
-            start,
-            end,
-            wanted.size(),
-            wanted.amount,
-            wanted.affinity,
-            [tree],
-        )
+        _allocate(reservation, lease, start, end, wanted, tree)
         return row["id"]
 
     def update(self, context, lease, reservation, values):
@@ -197,21 +187,18 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         tree = shares.parse_query(
             wanted.resource_properties, "resource_properties"
         )
-        _check_sizes(wanted, lease["project_id"])
         start, end = _window(lease, reservation)
         # Placed anew, in this transaction (the shares given up are free
         # to this admission only until it commits), on the hosts it holds
         # first: an update moves no instance it need not move.
         shares.release(reservation["id"])
-        shares.allocate(
-            reservation["id"],
-            lease["project_id"],
+        _allocate(
+            reservation,
+            lease,
             start,
             end,
-            wanted.size(),
-            wanted.amount,
-            wanted.affinity,
-            [tree],
+            wanted,
+            tree,
             prefer=reservation.get("host_ids") or (),
         )
         instance_db.instance_reservation_update(
@@ -288,6 +275,26 @@ def _window(lease, reservation):
     """The window the slots are held for: the lease (the plugin has no
     stages of its own)."""
     return stages.hold_window(lease, reservation, ())
+
+
+def _allocate(reservation, lease, start, end, wanted, tree, prefer=()):
+    """Place the instances; a refusal of sizes no host has is a 400
+    (checked only then: placed instances fit on a host)."""
+    try:
+        shares.allocate(
+            reservation["id"],
+            lease["project_id"],
+            start,
+            end,
+            wanted.size(),
+            wanted.amount,
+            wanted.affinity,
+            [tree],
+            prefer=prefer,
+        )
+    except exceptions.NotEnoughResourcesAvailable:
+        _check_sizes(wanted, lease["project_id"])
+        raise
 
 
 def _check_sizes(wanted, project_id):
