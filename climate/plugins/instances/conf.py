@@ -21,15 +21,6 @@ OPTS = [
         "running at its end when the reservation does not say (its on_end "
         "field): delete them, shelve them, or snapshot then delete them.",
     ),
-    cfg.IntOpt(
-        "on_end_timeout",
-        default=600,
-        min=1,
-        help="Seconds the end of an instance reservation waits for its "
-        "servers to be shelved, snapshotted or deleted before the attempt "
-        "counts as failed (and is retried, see [manager] "
-        "event_max_attempts).",
-    ),
     cfg.StrOpt(
         "flavor_prefix",
         default="reservation:",
