@@ -11,6 +11,7 @@ met from then on).  Dates are whole minutes on the wire: a start a minute
 after ``s - duration`` is the first that meets it.
 """
 
+import bisect
 import collections
 import datetime
 
@@ -22,53 +23,54 @@ class _Load:
     """What the allocations met hold of each host, and how many
     instances of one size fit beside them, kept up to date change by
     change (a search sweeps thousands of changes over thousands of
-    hosts)."""
+    hosts: plain lists and integers, no per-change loops)."""
 
     def __init__(self, hosts, size, affinity):
-        self._hosts = hosts
-        self._size = size
         self._affinity = affinity
-        self._used = {h: dict.fromkeys(SIZES, 0) for h in hosts}
-        self._whole = dict.fromkeys(hosts, 0)
-        self._fit = {h: self._fit_of(h) for h in hosts}
+        self._size = tuple(size[s] for s in SIZES)
+        # host -> [free vcpus, free memory, free disk, times held whole]
+        self._room = {
+            h: [*(capacity[s] for s in SIZES), 0]
+            for h, capacity in hosts.items()
+        }
+        self._fit = {h: self._fit_of(room) for h, room in self._room.items()}
         # How many hosts have each fit, and their sum.
         self._fits = collections.Counter(self._fit.values())
         self._total = sum(self._fit.values())
 
     def copy(self):
         other = _Load.__new__(_Load)
-        other._hosts, other._size = self._hosts, self._size
-        other._affinity = self._affinity
-        other._used = {h: dict(u) for h, u in self._used.items()}
-        other._whole = dict(self._whole)
+        other._affinity, other._size = self._affinity, self._size
+        other._room = {h: list(room) for h, room in self._room.items()}
         other._fit = dict(self._fit)
         other._fits = collections.Counter(self._fits)
         other._total = self._total
         return other
 
-    def _fit_of(self, host):
-        if self._whole[host]:
+    def _fit_of(self, room):
+        if room[3]:
             return 0
-        capacity, used = self._hosts[host], self._used[host]
-        return max(
-            0,
-            min((capacity[s] - used[s]) // self._size[s] for s in SIZES),
-        )
+        v, m, d = self._size
+        return max(0, min(room[0] // v, room[1] // m, room[2] // d))
 
     def change(self, host, sizes, sign):
-        """Count an allocation in (``sign`` 1) or out (-1)."""
+        """Count an allocation in (``sign`` 1) or out (-1); ``sizes`` is
+        a (vcpus, memory, disk) tuple, or None for a whole host."""
+        room = self._room[host]
         if sizes is None:
-            self._whole[host] += sign
+            room[3] += sign
         else:
-            for s in SIZES:
-                self._used[host][s] += sign * sizes[s]
-        before, after = self._fit[host], self._fit_of(host)
+            room[0] -= sign * sizes[0]
+            room[1] -= sign * sizes[1]
+            room[2] -= sign * sizes[2]
+        before, after = self._fit[host], self._fit_of(room)
         if before != after:
             self._fit[host] = after
-            self._fits[before] -= 1
-            if not self._fits[before]:
-                del self._fits[before]
-            self._fits[after] += 1
+            fits = self._fits
+            fits[before] -= 1
+            if not fits[before]:
+                del fits[before]
+            fits[after] += 1
             self._total += after - before
 
     def free(self):
@@ -87,8 +89,9 @@ def windows(
     instances of ``size`` fit for ``duration``: ``{start, latest_start,
     max_end, free}`` (``max_end`` None: nothing ever stops it).
 
-    :param allocations: ``[(host, start, end, sizes or None)]`` of every
-        allocation on ``hosts`` ending after ``start``, by start.
+    :param allocations: ``[(host, start, end, (vcpus, memory_mb,
+        local_gb) or None for a whole host)]`` of every allocation on
+        ``hosts`` ending after ``start``, by start.
     """
     last = end - duration
     if last < start:
@@ -146,9 +149,8 @@ def _max_end(at, load, allocations, duration, amount):
     """How far a lease starting at ``at`` may run: the start of the first
     allocation (starting at or after its end) that would leave too
     little room."""
-    for host, a_start, _, sizes in allocations:
-        if a_start < at + duration:
-            continue
+    first = bisect.bisect_left(allocations, at + duration, key=lambda a: a[1])
+    for host, a_start, _, sizes in allocations[first:]:
         load.change(host, sizes, 1)
         if load.free() < amount:
             return a_start

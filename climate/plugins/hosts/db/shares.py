@@ -321,8 +321,8 @@ def host_share_timeline(trees, where, after, ignore_reservations=()):
     :param ignore_reservations: reservation ids whose allocations do not
         count.
     :returns: ``({host id: {"vcpus", "memory_mb", "local_gb"}},
-        [(host id, start, end, sizes or None for a whole host)])``, the
-        allocations by start.
+        [(host id, start, end, (vcpus, memory_mb, local_gb) or None for
+        a whole host)])``, the allocations by start.
     """
     condition = _sized(
         sa.and_(
@@ -369,7 +369,7 @@ def host_share_timeline(trees, where, after, ignore_reservations=()):
                 row.end_date,
                 None
                 if row.vcpus is None
-                else {s: getattr(row, s) for s in SIZES},
+                else (row.vcpus, row.memory_mb, row.local_gb),
             )
             for row in rows
         ]
