@@ -7,7 +7,7 @@ manager_group = cfg.OptGroup("manager", title="Manager options")
 manager_opts = [
     cfg.ListOpt(
         "plugins",
-        default=["physical.host.plugin"],
+        default=["physical.host.plugin", "virtual.instance.plugin"],
         help="Resource plugins to load, by entry point name in the "
         "climate.resource.plugins group.  Each serves one resource_type; a "
         "name that is not installed, or two plugins for one resource type, "

@@ -47,8 +47,11 @@ def _hosts(hosts):
 
 def _host(host):
     """``name (address) [capability=value ...]``: the address for a
-    prepared host, the capabilities when it has any."""
+    prepared host, the capabilities when it has any; ``name (2
+    instances)`` for a host holding instance slots."""
     text = str(host.get("name"))
+    if "instances" in host:
+        text += f" ({host['instances']} instance(s))"
     if "address" in host:
         text += f" ({host.get('address') or 'no address'})"
     capabilities = host.get("capabilities") or {}

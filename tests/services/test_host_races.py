@@ -141,7 +141,15 @@ def touching_pairs(windows):
 class Deployment:
     """The processes of one deployment, its URL and its database URL."""
 
-    def __init__(self, name, tmp_path, start, db_url, cleaning):
+    def __init__(
+        self,
+        name,
+        tmp_path,
+        start,
+        db_url,
+        cleaning,
+        plugins="physical.host.plugin",
+    ):
         self.name = name
         self.db_url = db_url
         self.cleaning = datetime.timedelta(minutes=cleaning)
@@ -158,7 +166,7 @@ class Deployment:
             "database": {"connection": db_url},
             "api": {"host": "127.0.0.1", "port": self.port},
             "manager": {
-                "plugins": "physical.host.plugin",
+                "plugins": plugins,
                 "poll_interval": 5,
             },
             "physical:host": {"cleaning_time": cleaning},
@@ -186,7 +194,13 @@ class Deployment:
 
 
 def distributed(
-    backend, tmp_path, make_database, transport_url, start, run_climate
+    backend,
+    tmp_path,
+    make_database,
+    transport_url,
+    start,
+    run_climate,
+    plugins="physical.host.plugin",
 ):
     """``climate-api`` and two ``climate-manager`` processes on RabbitMQ."""
     deployment = Deployment(
@@ -196,6 +210,7 @@ def distributed(
         make_database(backend),
         # Blocked windows longer than the leases on one backend.
         cleaning=30 if backend == "mariadb" else 0,
+        plugins=plugins,
     )
     deployment.sections["DEFAULT"]["transport_url"] = transport_url
     # More writers than the API keeps threads for (threads - read_threads):
@@ -225,7 +240,7 @@ def distributed(
     return deployment
 
 
-def embedded(tmp_path, start):
+def embedded(tmp_path, start, plugins="physical.host.plugin"):
     """``climate-all`` on SQLite, RPC in process."""
     deployment = Deployment(
         "sqlite",
@@ -233,6 +248,7 @@ def embedded(tmp_path, start):
         start,
         f"sqlite:///{tmp_path}/climate.sqlite",
         cleaning=0,
+        plugins=plugins,
     )
     climate = deployment.launch("climate-all", "climate-all")
     climate.wait_http(deployment.url + "/", timeout=60)

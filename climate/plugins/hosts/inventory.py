@@ -193,9 +193,9 @@ class HostInventory:
         with host_db.writer():
             host_db.host_lock(host_id)
             host = host_db.host_get(host_id)
-            using = host_db.host_reservations_using(host["id"], dates.utcnow())
-            if using:
-                leases = sorted({u["lease_id"] for u in using})
+            # Whole-host reservations and shares of the host alike.
+            leases = host_db.host_leases_holding(host["id"], dates.utcnow())
+            if leases:
                 raise exceptions.HostInUse(
                     reason=f"host {host['hypervisor_hostname']} is held by "
                     f"lease(s) {', '.join(leases)}; it can be deleted once "

@@ -111,7 +111,7 @@ class ComputeHostReservation(models.Base):
 
 
 class ComputeHostAllocation(models.Base):
-    """A host held by a reservation for a window.
+    """A host, or a share of it, held by a reservation for a window.
 
     The window includes the cleaning time around the lease, so "is host H
     free in [s, e)?" is one look-up in the (host, start, end) index.  The
@@ -138,6 +138,12 @@ class ComputeHostAllocation(models.Base):
     )
     start_date: Mapped[datetime.datetime] = mapped_column(DateTime)
     end_date: Mapped[datetime.datetime] = mapped_column(DateTime)
+    # A share of the host (``shares``): what another plugin placed on it
+    # (instance slots).  All null: the whole host.  Any allocation keeps
+    # the host from being reserved whole; a whole one keeps shares off.
+    vcpus: Mapped[int | None] = mapped_column(Integer)
+    memory_mb: Mapped[int | None] = mapped_column(Integer)
+    local_gb: Mapped[int | None] = mapped_column(Integer)
 
 
 # Provisioning ---------------------------------------------------------------

@@ -24,8 +24,9 @@ class Service:
     record_path: str
 
 
-def start_service(tmp_path, api=None):
-    """Start ``climate-all`` with the host and recorder plugins."""
+def start_service(tmp_path, api=None, manager=None):
+    """Start ``climate-all`` with the host and recorder plugins (or the
+    ``manager`` options given)."""
     port = helpers.free_port()
     config = helpers.write_config(
         tmp_path / "climate.conf",
@@ -37,6 +38,7 @@ def start_service(tmp_path, api=None):
                 "min_lease_duration": 0,
                 "event_max_attempts": 1,
                 "poll_interval": 1,
+                **(manager or {}),
             },
         },
     )

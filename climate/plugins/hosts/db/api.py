@@ -28,6 +28,7 @@ from climate.plugins.hosts.db.hosts import (  # noqa: F401
     host_destroy,
     host_get,
     host_ids_matching,
+    host_leases_holding,
     host_list,
     host_lock,
     host_properties_list,
@@ -78,4 +79,10 @@ from climate.plugins.hosts.db.reservations import (  # noqa: F401
     host_reservation_update,
     reservation_hosts,
     reservations_to_hand_over,
+)
+from climate.plugins.hosts.db.shares import (  # noqa: F401
+    host_share_allocate,
+    host_share_largest,
+    host_share_timeline,
+    host_shares_of,
 )

@@ -220,6 +220,20 @@ def host_reservations_using(host_id, after):
         return [row._asdict() for row in rows]
 
 
+def host_leases_holding(host_id, after):
+    """Ids of the leases with an allocation of ``host_id`` (whole or a
+    share of it) ending after ``after``, in one query."""
+    with engine.reader() as session:
+        return sorted(
+            session.scalars(
+                sa.select(models.Reservation.lease_id)
+                .join(A, A.reservation_id == models.Reservation.id)
+                .where(A.computehost_id == host_id, A.end_date > after)
+                .distinct()
+            )
+        )
+
+
 # Properties -----------------------------------------------------------------
 
 

@@ -185,8 +185,9 @@ def host_allocations_meeting(host_id, start, end):
 
 
 def host_allocations_of_host(host_id, after):
-    """The allocations of a host that end after ``after``: id,
-    reservation id, host id, window; by start."""
+    """The whole-host allocations of a host that end after ``after``:
+    id, reservation id, host id, window; by start.  (Shares of the host
+    belong to the plugins that placed them.)"""
     with engine.reader() as session:
         rows = session.execute(
             sa.select(
@@ -196,7 +197,11 @@ def host_allocations_of_host(host_id, after):
                 A.start_date,
                 A.end_date,
             )
-            .where(A.computehost_id == host_id, A.end_date > after)
+            .where(
+                A.computehost_id == host_id,
+                A.end_date > after,
+                A.vcpus.is_(None),
+            )
             .order_by(A.start_date)
         )
         return [row._asdict() for row in rows]

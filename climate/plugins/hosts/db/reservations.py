@@ -78,7 +78,10 @@ def host_counts_by_lease(lease_ids):
         rows = session.execute(
             sa.select(models.Reservation.lease_id, sa.func.count(A.id))
             .join(A, A.reservation_id == models.Reservation.id)
-            .where(models.Reservation.lease_id.in_(list(lease_ids)))
+            .where(
+                models.Reservation.lease_id.in_(list(lease_ids)),
+                A.vcpus.is_(None),  # whole hosts, not shares of one
+            )
             .group_by(models.Reservation.lease_id)
         )
         return dict(rows.all())

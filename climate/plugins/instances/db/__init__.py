@@ -1,0 +1,1 @@
+"""The virtual:instance plugin's database functions; callers import ``api``."""

@@ -1,0 +1,310 @@
+"""The ``virtual:instance`` plugin: reserving instance capacity.
+
+A reservation asks for ``amount`` instances of one size (``vcpus``,
+``memory_mb``, ``disk_gb``) on reservable hosts matching
+``resource_properties``, all on one host (``affinity`` true), each on
+its own (false) or anywhere (null).  Admission places them as shares of
+hosts through the physical:host plugin's seam
+(``climate.plugins.hosts.shares``), next to whole-host reservations and
+other instance reservations.  At the start the tenant gets a private
+flavor of that size (with the ``local`` compute driver kept in
+Climate's tables) and the hosts holding its slots in a pool named after
+the reservation; at the end the servers left are handled by ``on_end``
+and the flavor and pool go away.
+"""
+
+import os
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from climate import compute, exceptions, stages, states
+from climate.plugins import base
+from climate.plugins.hosts import shares
+from climate.plugins.instances import availability, conf, request
+from climate.plugins.instances.db import api as instance_db
+
+CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
+
+OWNER_KEY = "climate:owner"
+FLAVOR_KEY = "climate:flavor"
+#: Host columns named by the request's sizes.
+_HOST_SIZE = {
+    "vcpus": "vcpus",
+    "memory_mb": "memory_mb",
+    "disk_gb": "local_gb",
+}
+
+
+class VirtualInstancePlugin(base.ResourcePlugin):
+    """Admits instance reservations and gives each a private flavor."""
+
+    resource_type = "virtual:instance"
+
+    # Static parts ------------------------------------------------------------
+
+    models_module = "climate.plugins.instances.models"
+    migrations_dir = os.path.join(
+        os.path.dirname(__file__), "migrations", "versions"
+    )
+
+    #: The fields an instance reservation shows, in the wire order.
+    VIEW_FIELDS = (
+        "amount",
+        "vcpus",
+        "memory_mb",
+        "disk_gb",
+        "affinity",
+        "resource_properties",
+        "on_end",
+        "flavor_id",
+        "hosts",
+    )
+
+    @classmethod
+    def list_opts(cls):
+        """The ``[virtual:instance]`` group."""
+        return {conf.GROUP: conf.OPTS}
+
+    @classmethod
+    def load_fields(cls, reservation_ids):
+        """The request's fields, the flavor id once started, and the
+        hosts holding its slots (``{"name", "instances"}``): two queries
+        for any number of reservations."""
+        fields = instance_db.instance_reservation_fields(reservation_ids)
+        for reservation_id, held in shares.held(fields).items():
+            own = fields[reservation_id]
+            own["hosts"] = [
+                {
+                    "name": share["hypervisor_hostname"],
+                    "instances": share["vcpus"] // own["vcpus"],
+                }
+                for share in held
+            ]
+            own["host_ids"] = [share["computehost_id"] for share in held]
+        return fields
+
+    @classmethod
+    def view(cls, fields):
+        """Blazar's instance reservation fields, then ``on_end`` and the
+        hosts holding the slots."""
+        return {f: fields[f] for f in cls.VIEW_FIELDS if f in fields}
+
+    @classmethod
+    def usage(cls, lease_ids):
+        """``{lease_id: {"instances": how many it reserves}}``."""
+        return {
+            lease_id: {"instances": amount}
+            for lease_id, amount in instance_db.instance_amounts_by_lease(
+                lease_ids
+            ).items()
+        }
+
+    @classmethod
+    def availability(
+        cls,
+        context,
+        values,
+        start,
+        end,
+        duration,
+        limit,
+        current=None,
+        ignore_reservations=(),
+    ):
+        """Windows in which ``amount`` instances of the size fit for
+        ``duration`` on the hosts the caller's project may reserve,
+        counted as admission counts them."""
+        if current is not None:
+            current = {f: current[f] for f in request.FIELDS if f in current}
+        wanted = request.parse(values, current)
+        if wanted.server_id is not None:
+            raise exceptions.InvalidInput(
+                reason="the availability search answers for capacity "
+                "(amount and sizes), not for a server"
+            )
+        tree = shares.parse_query(
+            wanted.resource_properties, "resource_properties"
+        )
+        _check_sizes(wanted, context.project_id)
+        hosts, allocations = shares.timeline(
+            context.project_id, [tree], start, ignore_reservations
+        )
+        return availability.windows(
+            hosts,
+            allocations,
+            wanted.size(),
+            wanted.amount,
+            wanted.affinity,
+            start,
+            end,
+            duration,
+            limit,
+        )
+
+    # The manager's parts -----------------------------------------------------
+
+    def __init__(self):
+        self._driver = compute.load(CONF.compute.driver)
+        self._local = CONF.compute.driver == "local"
+
+    def rpc_endpoints(self):
+        """None: the plugin has no RPC methods of its own."""
+        return []
+
+    # Admission (inside the lease's transaction) ----------------------------
+
+    def reserve(self, context, lease, reservation, values):
+        wanted = request.parse(values)
+        self._check_form(wanted)
+        tree = shares.parse_query(
+            wanted.resource_properties, "resource_properties"
+        )
+        row = instance_db.instance_reservation_create(
+            {"reservation_id": reservation["id"], **wanted.columns()}
+        )
+        start, end = _window(lease, reservation)
+        _allocate(reservation, lease, start, end, wanted, tree)
+        return row["id"]
+
+    def update(self, context, lease, reservation, values):
+        current = {
+            f: reservation[f] for f in request.FIELDS if f in reservation
+        }
+        wanted = request.parse(values, current)
+        self._check_form(wanted)
+        started = reservation["status"] != states.ReservationStatus.PENDING
+        resized = any(
+            getattr(wanted, f) != reservation.get(f) for f in request.SIZES
+        )
+        if started and resized:
+            raise exceptions.InvalidState(
+                reason=f"reservation {reservation['id']} has started: its "
+                "flavor exists, so its vcpus, memory_mb and disk_gb can no "
+                "longer change"
+            )
+        tree = shares.parse_query(
+            wanted.resource_properties, "resource_properties"
+        )
+        start, end = _window(lease, reservation)
+        # Placed anew, in this transaction (the shares given up are free
+        # to this admission only until it commits), on the hosts it holds
+        # first: an update moves no instance it need not move.
+        shares.release(reservation["id"])
+        _allocate(
+            reservation,
+            lease,
+            start,
+            end,
+            wanted,
+            tree,
+            prefer=reservation.get("host_ids") or (),
+        )
+        instance_db.instance_reservation_update(
+            reservation["id"], wanted.columns()
+        )
+
+    def release(self, lease, reservation):
+        shares.release(reservation["id"])
+        instance_db.flavor_delete(reservation["id"])
+
+    def _check_form(self, wanted):
+        if wanted.server_id is not None and self._local:
+            raise exceptions.InvalidInput(
+                reason="reserving a server (server_id) needs a compute "
+                "service to shelve it until the lease starts; the local "
+                "compute driver has none (set [compute] driver = nova)"
+            )
+        if not self._local:
+            raise exceptions.NotSupported(
+                what="instance reservations with [compute] driver = "
+                f"{CONF.compute.driver} (only local, for now)",
+                resource_type=self.resource_type,
+            )
+
+    # Hand-over (event loop, outside transactions) ---------------------------
+
+    def on_start(self, lease, reservation):
+        """Make the reservation's private flavor and put the hosts
+        holding its slots in its pool; run again (an update), it keeps
+        the flavor and adds the hosts new to the pool."""
+        options = conf.options()
+        flavor = instance_db.flavor_ensure(
+            reservation["id"],
+            {
+                "name": f"{options.flavor_prefix}{reservation['id']}",
+                "project_id": lease["project_id"],
+                "vcpus": reservation["vcpus"],
+                "memory_mb": reservation["memory_mb"],
+                "disk_gb": reservation["disk_gb"],
+            },
+        )
+        if reservation.get("flavor_id") != flavor["id"]:
+            instance_db.instance_reservation_update(
+                reservation["id"], {"flavor_id": flavor["id"]}
+            )
+        pool = reservation["id"]
+        self._driver.ensure_pool(
+            pool, {OWNER_KEY: lease["project_id"], FLAVOR_KEY: flavor["id"]}
+        )
+        self._driver.add_hosts(
+            pool, [h["name"] for h in reservation.get("hosts") or ()]
+        )
+        LOG.info(
+            "reservation %s: flavor %s for %d instance(s) given to project %s",
+            reservation["id"],
+            flavor["id"],
+            reservation["amount"],
+            lease["project_id"],
+        )
+
+    def on_end(self, lease, reservation):
+        """Handle the servers left by ``on_end`` (the local driver runs
+        none), then drop the flavor and the pool."""
+        LOG.info(
+            "reservation %s ended: its servers are handled by on_end=%s",
+            reservation["id"],
+            reservation.get("on_end"),
+        )
+        instance_db.flavor_delete(reservation["id"])
+        self._driver.delete_pool(reservation["id"])
+
+
+def _window(lease, reservation):
+    """The window the slots are held for: the lease (the plugin has no
+    stages of its own)."""
+    return stages.hold_window(lease, reservation, ())
+
+
+def _allocate(reservation, lease, start, end, wanted, tree, prefer=()):
+    """Place the instances; a refusal of sizes no host has is a 400
+    (checked only then: placed instances fit on a host)."""
+    try:
+        shares.allocate(
+            reservation["id"],
+            lease["project_id"],
+            start,
+            end,
+            wanted.size(),
+            wanted.amount,
+            wanted.affinity,
+            [tree],
+            prefer=prefer,
+        )
+    except exceptions.NotEnoughResourcesAvailable:
+        _check_sizes(wanted, lease["project_id"])
+        raise
+
+
+def _check_sizes(wanted, project_id):
+    """400 for a size larger than the largest host's."""
+    largest = shares.largest(project_id)
+    for field in request.SIZES:
+        biggest = largest[_HOST_SIZE[field]]
+        asked = getattr(wanted, field)
+        if biggest is not None and asked > biggest:
+            raise exceptions.InvalidInput(
+                reason=f"{field} ({asked}) is larger than the largest "
+                f"reservable host's ({biggest})"
+            )
