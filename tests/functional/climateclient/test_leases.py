@@ -266,8 +266,8 @@ def test_an_empty_list_is_an_empty_table(cli):
     assert listed.code == 0
     lines = listed.stdout.splitlines()
     assert lines[1].split() == [
-        "|", "id", "|", "name", "|", "start_date", "|", "end_date", "|",
-        "status", "|",
+        "|", "id", "|", "name", "|", "kind", "|", "start_date", "|",
+        "end_date", "|", "status", "|", "queue_position", "|",
     ]  # fmt: skip
     assert len(lines) == 4  # border, header, border, border: no rows
     assert cli.spawn("lease", "list", "-f", "value").stdout == ""
