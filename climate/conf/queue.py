@@ -31,6 +31,24 @@ queue_opts = [
         "earliest possible start does not move.  False: strictly in "
         "order, nothing passes a lease that waits.  Related: order.",
     ),
+    cfg.StrOpt(
+        "preemption",
+        default="advance",
+        help="Which leases may end preemptible leases early: the name of "
+        "an entry point in the climate.queue.preemption group.  "
+        "Installed: advance (an advance lease refused for want of capacity "
+        "is granted if ending preemptible leases early makes room) and "
+        "none (preemptible leases are never preempted).  Related: "
+        "preemption_notice.",
+    ),
+    cfg.IntOpt(
+        "preemption_notice",
+        default=15,
+        min=0,
+        help="Minutes before a preempted lease's new end at which its "
+        "before_end_lease event runs (its before-end notice and hook), or "
+        "at once if less time is left.  Related: preemption.",
+    ),
 ]
 
 

@@ -326,6 +326,36 @@ def trial():
                 nested.rollback()
 
 
+@contextlib.contextmanager
+def savepoint():
+    """Run a block of writes inside the open writer's transaction, kept
+    if it succeeds and undone alone if it raises (the exception
+    propagates)."""
+    with writer() as session:
+        with session.begin_nested():
+            yield
+
+
+def leases_preemptible(start, end):
+    """Preemptible leases that may hold resources in ``[start, end)``
+    (PENDING or ACTIVE, overlapping the window), latest start first, with
+    their reservations and events."""
+    with reader() as session:
+        query = (
+            sa.select(_LEASES)
+            .where(
+                _LEASES.c.kind == states.LeaseKind.PREEMPTIBLE,
+                _LEASES.c.status.in_(
+                    [states.LeaseStatus.PENDING, states.LeaseStatus.ACTIVE]
+                ),
+                _LEASES.c.start_date < end,
+                _LEASES.c.end_date > start,
+            )
+            .order_by(_LEASES.c.start_date.desc(), _LEASES.c.id)
+        )
+        return _leases_from_rows(session, session.execute(query), query)
+
+
 def reservations_with_type_fields(reservations):
     """Add to each reservation dict its type's own fields (one query per
     resource type); return them."""

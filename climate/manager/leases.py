@@ -33,6 +33,7 @@ from climate import (
 from climate import (
     context as climate_context,
 )
+from climate import queue as queue_policies
 from climate.common import dates, idempotency
 from climate.db import api as db_api
 from climate.enforcement import UsageEnforcer
@@ -73,6 +74,8 @@ class LeaseManager:
     :param on_free: called when the queue's scheduler should look again:
         a lease was queued, or capacity freed (a lease deleted or
         shortened).
+    :param preemption: the ``climate.queue.preemption`` policy (default:
+        the one ``[queue] preemption`` names).
     """
 
     def __init__(
@@ -84,11 +87,15 @@ class LeaseManager:
         notifier=None,
         policy_enforcer=None,
         on_free=lambda: None,
+        preemption=None,
     ):
         self._plugins = plugins
         self._lifecycle = lifecycle or stages.Lifecycle(plugins)
         self._on_change = on_change
         self._on_free = on_free
+        self._preemption = preemption or queue_policies.load_preemption(
+            CONF.queue.preemption
+        )
         self._enforcer = enforcer or UsageEnforcer()
         self._notifier = notifier or notifications.NullNotifier()
         self._policy = policy_enforcer or policy.get_enforcer()
@@ -121,13 +128,20 @@ class LeaseManager:
         kind = _check_kind(values.get("kind", K.ADVANCE))
         if kind == K.BEST_EFFORT:
             return self._queue(context, values, name, now)
-        for field in ("duration", "requeue"):
-            if field in values:
-                raise exceptions.InvalidInput(
-                    reason=f"{field} is for best-effort leases (kind "
-                    f"best_effort); an {kind} lease gives start_date and "
-                    "end_date"
-                )
+        if "duration" in values:
+            raise exceptions.InvalidInput(
+                reason=f"duration is for best-effort leases (kind "
+                f"best_effort); an {kind} lease gives start_date and "
+                "end_date"
+            )
+        requeue = values.get("requeue", False)
+        if requeue and kind != K.PREEMPTIBLE:
+            raise exceptions.InvalidInput(
+                reason="requeue is for leases that may be preempted (kind "
+                "best_effort or preemptible)"
+            )
+        if not isinstance(requeue, bool):
+            raise exceptions.InvalidInput(reason="requeue must be a boolean")
         start = _parse_start(values.get("start_date"), now)
         end = _parse_date(values.get("end_date"), "end_date", now)
         _check_window(start, end, now)
@@ -154,6 +168,10 @@ class LeaseManager:
             "degraded": False,
             "kind": kind,
         }
+        if kind == K.PREEMPTIBLE:
+            # Kept to queue it again if it is preempted and asks for that.
+            lease_values["request"] = json.dumps(requested)
+            lease_values["requeue"] = requeue
         reservations = []
         for request in requested:
             self._plugin(request["resource_type"])
@@ -166,10 +184,26 @@ class LeaseManager:
                     "resources_changed": False,
                 }
             )
+        preempted = []
         try:
-            lease = self._create(
-                context, lease_values, reservations, requested
-            )
+            try:
+                lease = self._create(
+                    context, lease_values, reservations, requested
+                )
+            except exceptions.NotEnoughResourcesAvailable as refused:
+                if kind != K.ADVANCE:
+                    raise
+                try:
+                    lease = self._create_preempting(
+                        context,
+                        lease_values,
+                        reservations,
+                        requested,
+                        preempted,
+                    )
+                except exceptions.NotEnoughResourcesAvailable:
+                    # The first refusal says what was missing.
+                    raise refused from None
         except exceptions.NotEnoughResourcesAvailable as exc:
             raise self._with_next_available(
                 exc,
@@ -195,7 +229,19 @@ class LeaseManager:
             end,
         )
         self._notifier.lease(context, "lease.create", lease)
-        self._on_change(min(e["time"] for e in lease["events"]))
+        for victim in preempted:
+            LOG.info(
+                "lease %s preempted by lease %s: it ends at %s",
+                victim["id"],
+                lease_id,
+                victim["end_date"],
+            )
+            self._notifier.lease(_owner(victim), "lease.preempted", victim)
+        times = [e["time"] for e in lease["events"]]
+        times += [e["time"] for v in preempted for e in v["events"]]
+        self._on_change(min(times))
+        if any(v.get("requeued") for v in preempted):
+            self._on_free()
         return lease
 
     def _create(self, context, lease_values, reservations, requested):
@@ -208,6 +254,132 @@ class LeaseManager:
             self._enforcer.check_create(context, lease)
             idempotency.record(context, lease)
         return lease
+
+    def _create_preempting(
+        self, context, lease_values, reservations, requested, preempted
+    ):
+        """Create an advance lease refused for want of capacity by ending
+        preemptible leases early, if that makes room; fill ``preempted``
+        with them (as they are after).
+
+        One transaction.  First a trial: without any of the preemptible
+        leases the policy lets it preempt, is the lease admitted?  If not,
+        the refusal stands.  If so, the trial tells where the lease's hold
+        starts (its start minus its preparation).  Then, latest start
+        first, each preemptible lease overlapping from there is made to
+        end there, until the lease is admitted.
+
+        :raises NotEnoughResourcesAvailable: other obstacles than
+            preemptible leases.
+        """
+        start, end = lease_values["start_date"], lease_values["end_date"]
+        now = clock.now()
+        with db_api.writer():
+            idempotency.claim(context, "create_lease")
+            # A preparation may begin well before the start.
+            victims = [
+                v
+                for v in db_api.leases_preemptible(now, end)
+                if self._preemption.may_preempt(lease_values, v)
+            ]
+            if not victims:
+                raise exceptions.NotEnoughResourcesAvailable(
+                    reason="no preemptible lease gives way to it"
+                )
+            with db_api.trial():
+                for victim in victims:
+                    for reservation in victim["reservations"]:
+                        self._plugin(reservation["resource_type"]).release(
+                            victim, reservation
+                        )
+                trial = db_api.lease_create(
+                    lease_values, [dict(r) for r in reservations]
+                )
+                self._admit(context, trial, requested)
+                holds_from = min(e["time"] for e in trial["events"])
+            cutoff = max(min(holds_from, start), now)
+            for victim in victims:
+                if victim["end_date"] <= cutoff:
+                    continue
+                preempted.append(self._preempt(victim, cutoff))
+                try:
+                    with db_api.savepoint():
+                        lease = db_api.lease_create(
+                            lease_values, [dict(r) for r in reservations]
+                        )
+                        self._admit(context, lease, requested)
+                    break
+                except exceptions.NotEnoughResourcesAvailable:
+                    continue
+            else:
+                raise exceptions.NotEnoughResourcesAvailable(
+                    reason="ending the preemptible leases does not make "
+                    "room for it"
+                )
+            self._enforcer.check_create(context, lease)
+            idempotency.record(context, lease)
+        return lease
+
+    def _preempt(self, victim, cutoff):
+        """Make a preemptible lease end at ``cutoff`` (inside the
+        caller's transaction): shortened if it starts before, withdrawn
+        if not; queued again as a best-effort lease if it asked for that.
+        Return it as it is after (with ``requeued``: the new lease's id
+        or None)."""
+        context = _owner(victim)
+        if victim["start_date"] < cutoff:
+            notice = datetime.timedelta(minutes=CONF.queue.preemption_notice)
+            changes = {
+                "end_date": cutoff,
+                "before_end_date": max(
+                    cutoff - notice, victim["start_date"], clock.now()
+                ),
+                "status_reason": f"preempted: ends at {cutoff:%Y-%m-%d %H:%M}",
+            }
+            shortened = {**victim, **changes}
+            for reservation in victim["reservations"]:
+                self._plugin(reservation["resource_type"]).update(
+                    context, shortened, reservation, {}
+                )
+            db_api.lease_update(victim["id"], changes)
+            self._reschedule(victim["id"])
+            after = db_api.lease_get(victim["id"])
+        else:
+            # Not started before the cutoff: nothing of it can run.
+            for reservation in victim["reservations"]:
+                self._plugin(reservation["resource_type"]).release(
+                    victim, reservation
+                )
+            db_api.lease_destroy(victim["id"])
+            after = {**victim, "status": "DELETED", "events": []}
+        after["requeued"] = None
+        if victim["requeue"]:
+            after["requeued"] = self._requeue(victim, cutoff)
+        return after
+
+    def _requeue(self, victim, not_before):
+        """Queue a preempted lease's request again, as a best-effort
+        lease of its full duration; return the new lease's id."""
+        duration = victim["end_date"] - victim["start_date"]
+        lease = db_api.lease_create(
+            {
+                "id": str(uuid.uuid4()),
+                # Unique within the project, and says where it came from.
+                "name": f"{victim['name'][:50]}-requeued-"
+                f"{uuid.uuid4().hex[:8]}",
+                "project_id": victim["project_id"],
+                "user_id": victim["user_id"],
+                "start_date": not_before,
+                "end_date": not_before + duration,
+                "status": L.QUEUED,
+                "kind": K.BEST_EFFORT,
+                "duration": int(duration.total_seconds()),
+                "not_before": not_before,
+                "request": victim["request"] or "[]",
+                "requeue": True,
+            }
+        )
+        return lease["id"]
 
     def _admit(self, context, lease, requested):
         """Admission: the plugins reserve ``lease``'s reservations (rows

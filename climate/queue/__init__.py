@@ -1,7 +1,8 @@
 """The best-effort queue's policies, loaded through entry points.
 
 A policy is a small class chosen in ``[queue]``: the order in which
-queued leases are tried (``climate.queue.orders``).  The scheduler that
+queued leases are tried (``climate.queue.orders``) and which leases may
+preempt which (``climate.queue.preemption``).  The scheduler that
 uses them is ``climate.manager.queue``.
 """
 
@@ -26,5 +27,25 @@ def load_order(name):
         raise exceptions.ConfigurationError(
             reason=f"[queue] order is {name!r}, which is not installed "
             f"(entry point group {ORDERS})"
+        )
+    return manager.driver
+
+
+PREEMPTION = "climate.queue.preemption"
+
+
+def load_preemption(name):
+    """The preemption policy called ``name``, built.
+
+    :raises ConfigurationError: no such policy is installed.
+    """
+    try:
+        manager = stevedore_driver.DriverManager(
+            PREEMPTION, name, invoke_on_load=True
+        )
+    except stevedore_exception.NoMatches:
+        raise exceptions.ConfigurationError(
+            reason=f"[queue] preemption is {name!r}, which is not installed "
+            f"(entry point group {PREEMPTION})"
         )
     return manager.driver

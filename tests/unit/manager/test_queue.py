@@ -320,3 +320,105 @@ def test_capacity_freed_places_the_queue_within_a_second(database, config):
         )
     finally:
         manager.stop()
+
+
+# Preemption -------------------------------------------------------------
+
+
+def preemptible(lease_manager, name, count, start, end, **extra):
+    return lease_manager.create(
+        user(),
+        {
+            "name": name,
+            "kind": "preemptible",
+            "start_date": wire(start),
+            "end_date": wire(end),
+            "reservations": [
+                {"resource_type": HOSTS, "min": count, "max": count}
+            ],
+            **extra,
+        },
+    )
+
+
+def test_an_advance_lease_preempts_what_only_preemptible_leases_hold(
+    lease_manager, hosts
+):
+    victim = preemptible(lease_manager, "spot", 4, T0, T0 + 10 * HOUR)
+    assert victim["kind"] == "preemptible"
+    granted = advance(lease_manager, "adv", 2, T0 + 4 * HOUR, T0 + 6 * HOUR)
+    assert granted["status"] == L.PENDING
+    after = db_api.lease_get(victim["id"])
+    # It ends where the advance lease's hold begins, with notice before.
+    assert after["end_date"] == T0 + 4 * HOUR
+    assert after["before_end_date"] == T0 + 4 * HOUR - 15 * 60 * SECOND
+    assert after["status_reason"].startswith("preempted")
+    times = {e["event_type"]: e["time"] for e in after["events"]}
+    assert times["end_lease"] == T0 + 4 * HOUR
+    assert times["before_end_lease"] == T0 + 4 * HOUR - 15 * 60 * SECOND
+
+
+def test_other_obstacles_keep_the_refusal_and_the_preemptible_lease(
+    lease_manager, hosts
+):
+    advance(lease_manager, "adv1", 3, T0, T0 + 10 * HOUR)
+    victim = preemptible(lease_manager, "spot", 1, T0, T0 + 10 * HOUR)
+    with pytest.raises(exceptions.NotEnoughResourcesAvailable):
+        advance(lease_manager, "adv2", 2, T0 + HOUR, T0 + 2 * HOUR)
+    after = db_api.lease_get(victim["id"])
+    assert after["end_date"] == T0 + 10 * HOUR and not after["status_reason"]
+
+
+def test_a_preempted_lease_that_asks_is_queued_again(lease_manager, hosts):
+    victim = preemptible(
+        lease_manager, "spot", 4, T0, T0 + 3 * HOUR, requeue=True
+    )
+    advance(lease_manager, "adv", 4, T0 + HOUR, T0 + 2 * HOUR)
+    [requeued] = db_api.leases_queued()
+    assert requeued["name"].startswith("spot-requeued-")
+    assert requeued["duration"] == 3 * 3600
+    assert requeued["not_before"] == T0 + HOUR
+    assert db_api.lease_get(victim["id"])["end_date"] == T0 + HOUR
+
+
+def test_a_preemptible_lease_not_started_by_then_is_withdrawn(
+    lease_manager, hosts
+):
+    victim = preemptible(
+        lease_manager, "spot", 4, T0 + 2 * HOUR, T0 + 3 * HOUR
+    )
+    advance(lease_manager, "adv", 1, T0 + HOUR, T0 + 4 * HOUR)
+    with pytest.raises(exceptions.LeaseNotFound):
+        db_api.lease_get(victim["id"])
+    assert db_api.leases_queued() == []
+
+
+def test_the_none_policy_preempts_nothing(host_plugins, hosts):
+    from climate.queue import preemption
+
+    lease_manager = leases.LeaseManager(
+        host_plugins, preemption=preemption.NoPreemption()
+    )
+    preemptible(lease_manager, "spot", 4, T0, T0 + 10 * HOUR)
+    with pytest.raises(exceptions.NotEnoughResourcesAvailable):
+        advance(lease_manager, "adv", 1, T0 + HOUR, T0 + 2 * HOUR)
+
+
+def test_a_preemptible_lease_beyond_the_hosts_is_refused_at_once(
+    lease_manager, hosts
+):
+    with pytest.raises(exceptions.NotEnoughResourcesAvailable) as info:
+        preemptible(lease_manager, "big", 5, T0 + HOUR, T0 + 2 * HOUR)
+    assert info.value.code == 409
+
+
+def test_requeue_is_for_leases_that_may_be_preempted(lease_manager, hosts):
+    with pytest.raises(exceptions.InvalidInput) as info:
+        advance_values = {
+            "name": "adv",
+            "start_date": wire(T0 + HOUR),
+            "end_date": wire(T0 + 2 * HOUR),
+            "requeue": True,
+        }
+        lease_manager.create(user(), advance_values)
+    assert "requeue is for leases that may be preempted" in info.value.message
