@@ -125,16 +125,16 @@ class LeaseManager:
         values = dict(values)
         now = dates.utcnow()
         name = _check_name(values.get("name"))
-        kind = _check_kind(values.get("kind", K.ADVANCE))
+        kind = _check_kind(values.get("kind") or K.ADVANCE)
         if kind == K.BEST_EFFORT:
             return self._queue(context, values, name, now)
-        if "duration" in values:
+        if values.get("duration") is not None:
             raise exceptions.InvalidInput(
                 reason=f"duration is for best-effort leases (kind "
                 f"best_effort); an {kind} lease gives start_date and "
                 "end_date"
             )
-        requeue = values.get("requeue", False)
+        requeue = values.get("requeue") or False
         if requeue and kind != K.PREEMPTIBLE:
             raise exceptions.InvalidInput(
                 reason="requeue is for leases that may be preempted (kind "
@@ -440,7 +440,15 @@ class LeaseManager:
         duration = dates.parse_duration(values["duration"], "duration")
         start = _parse_start(values.get("start_date") or "now", now)
         _check_length(duration)
-        requeue = values.get("requeue", False)
+        try:
+            start + duration
+        except OverflowError:
+            raise exceptions.InvalidPeriod(
+                reason=f"duration {values['duration']} from "
+                f"{start:%Y-%m-%d %H:%M} ends past the supported years (1 to "
+                "9999)"
+            )
+        requeue = values.get("requeue") or False
         if not isinstance(requeue, bool):
             raise exceptions.InvalidInput(reason="requeue must be a boolean")
         requested = _reservation_requests(values.get("reservations"))
@@ -691,7 +699,8 @@ class LeaseManager:
         """Update a lease still QUEUED: its name only, as the scheduler
         chooses its window and the plugins have not seen its
         reservations yet.  Inside the update's transaction."""
-        others = sorted(set(values) - {"name", "kind"})
+        others = sorted(k for k, v in values.items() if v is not None)
+        others = [k for k in others if k not in ("name", "kind")]
         if others:
             raise exceptions.InvalidState(
                 reason=f"Lease {lease['id']} is QUEUED: the scheduler "
@@ -926,7 +935,7 @@ def _check_kind_kept(lease, values):
     :raises InvalidInput: (400) an unknown kind.
     :raises InvalidState: (409) another kind than the lease's.
     """
-    if "kind" not in values:
+    if values.get("kind") is None:
         return
     kind = _check_kind(values["kind"])
     if kind != lease["kind"]:
