@@ -301,6 +301,14 @@ class LeaseManager:
             for victim in victims:
                 if victim["end_date"] <= cutoff:
                     continue
+                # Locked, and read again: another write may have changed
+                # it since the trial read it.
+                try:
+                    victim = db_api.lease_lock(victim["id"])
+                except exceptions.LeaseNotFound:
+                    continue
+                if victim["status"] not in (L.PENDING, L.ACTIVE):
+                    continue
                 preempted.append(self._preempt(victim, cutoff))
                 try:
                     with db_api.savepoint():
