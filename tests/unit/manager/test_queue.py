@@ -422,3 +422,19 @@ def test_requeue_is_for_leases_that_may_be_preempted(lease_manager, hosts):
         }
         lease_manager.create(user(), advance_values)
     assert "requeue is for leases that may be preempted" in info.value.message
+
+
+def test_an_ended_lease_wakes_the_queue(host_plugins, hosts):
+    woken = []
+    each = runner.EventRunner(
+        events.EventHandler(host_plugins, on_free=lambda: woken.append(1)),
+        "tests",
+    )
+    lease_manager = leases.LeaseManager(host_plugins)
+    advance(lease_manager, "adv", 1, T0 + HOUR, T0 + 2 * HOUR)
+    with clock.use(clock.VirtualClock(T0 + HOUR)):
+        each.run_pending()
+    assert woken == []  # a start frees nothing
+    with clock.use(clock.VirtualClock(T0 + 2 * HOUR)):
+        each.run_pending()
+    assert woken
