@@ -136,13 +136,43 @@ def next_available(plugin_classes, context, requests, start, end):
         no plugin can tell or nothing fits in the next ``SEARCH_DAYS``.
     """
     duration = end - start
+    if not requests:
+        return None
+    try:
+        latest = earliest_start(
+            plugin_classes, context, requests, start, duration
+        )
+    except exceptions.ClimateException:
+        return None
+    if latest is None or latest <= start:
+        # At the start itself the request fits on its own: what refused
+        # it was its reservations competing with each other.
+        return None
+    return {
+        "start_date": dates.format_date(latest),
+        "end_date": dates.format_date(latest + duration),
+    }
+
+
+def earliest_start(plugin_classes, context, requests, after, duration):
+    """The earliest start, from ``after`` (or now, if later), at which a
+    lease of ``duration`` with these reservation requests would be
+    granted, or None when no plugin can tell or nothing fits in the next
+    ``SEARCH_DAYS`` (or before the booking horizon).
+
+    :param requests: as ``next_available`` takes them.
+    :raises Invalid: a request's values are malformed (400).
+    :raises NotSupported: a plugin cannot tell.
+    """
     now = dates.utcnow()
-    at = max(start, now)
+    at = max(after, now)
     until = _plus(at, datetime.timedelta(days=SEARCH_DAYS) + duration)
     last = horizon_end(now)
     if last is not None:
         until = min(until, last)
-    if not requests or duration > until - at:
+    if not requests:
+        return at
+    if duration > until - at:
         return None
     for _ in range(_ROUNDS):
         found = []
@@ -150,32 +180,22 @@ def next_available(plugin_classes, context, requests, start, end):
             plugin = plugin_classes.get(resource_type)
             if plugin is None:
                 return None
-            try:
-                windows = plugin.availability(
-                    context,
-                    values,
-                    at,
-                    until,
-                    duration,
-                    1,
-                    current=current,
-                    ignore_reservations=ignore,
-                )
-            except exceptions.ClimateException:
-                return None
+            windows = plugin.availability(
+                context,
+                values,
+                at,
+                until,
+                duration,
+                1,
+                current=current,
+                ignore_reservations=ignore,
+            )
             if not windows:
                 return None
             found.append(windows[0])
         latest = max(w["start"] for w in found)
         if all(latest <= w["latest_start"] for w in found):
-            if latest <= start:
-                # The request fits there on its own: what refused it was
-                # its reservations competing with each other.
-                return None
-            return {
-                "start_date": dates.format_date(latest),
-                "end_date": dates.format_date(latest + duration),
-            }
+            return latest
         at = latest
     return None
 

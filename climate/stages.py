@@ -330,4 +330,8 @@ def _lease_transitions(stages):
         table[stage.busy] |= outcomes - {None}
     for source in DELETABLE:
         table[source].add(L.DELETING)
+    # The scheduler places a queued lease: from then on it is a lease
+    # like the others.  (A queued lease holds nothing: deleting it
+    # removes it at once, without DELETING.)
+    table[L.QUEUED].add(L.PENDING)
     return {status: frozenset(targets) for status, targets in table.items()}

@@ -20,6 +20,8 @@ class LeaseStatus:
     """
 
     PENDING = "PENDING"
+    # A best-effort lease accepted but not yet placed by the scheduler.
+    QUEUED = "QUEUED"
     ACTIVE = "ACTIVE"
     TERMINATED = "TERMINATED"
     ERROR = "ERROR"
@@ -30,11 +32,29 @@ class LeaseStatus:
     RECLAIMING = "RECLAIMING"
     DELETING = "DELETING"
 
-    STABLE = frozenset({PENDING, ACTIVE, TERMINATED, ERROR})
+    STABLE = frozenset({QUEUED, PENDING, ACTIVE, TERMINATED, ERROR})
     TRANSITIONAL = frozenset(
         {PREPARING, STARTING, UPDATING, TERMINATING, RECLAIMING, DELETING}
     )
     ALL = STABLE | TRANSITIONAL
+
+
+class LeaseKind:
+    """How a lease gets its window.
+
+    ``advance``: the window asked for, or a refusal (the default, and all
+    a client that does not send ``kind`` knows).  ``best_effort``: a
+    duration and an earliest start; queued at once, then placed by the
+    scheduler on the earliest window that fits.  ``preemptible``: a window
+    on capacity no advance lease needs, ended early with notice when one
+    does.
+    """
+
+    ADVANCE = "advance"
+    BEST_EFFORT = "best_effort"
+    PREEMPTIBLE = "preemptible"
+
+    ALL = (ADVANCE, BEST_EFFORT, PREEMPTIBLE)
 
 
 class ReservationStatus:

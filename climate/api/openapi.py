@@ -92,6 +92,17 @@ LEASE = {
         "start_date": DATE,
         "end_date": DATE,
         "before_end_date": NULLABLE_DATE,
+        # Lease kinds (additive to the reservation API v1).
+        "kind": {
+            "type": "string",
+            "enum": ["advance", "best_effort", "preemptible"],
+        },
+        # A best-effort lease's own fields (absent for other kinds).
+        "duration": {"type": "string"},
+        "not_before": DATE,
+        "requeue": {"type": "boolean"},
+        "queue_position": {"type": ["integer", "null"]},
+        "earliest_start": NULLABLE_DATE,
         "reservations": {"type": "array", "items": RESERVATION},
         "events": {"type": "array", "items": EVENT},
     },

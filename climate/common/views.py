@@ -81,9 +81,15 @@ def event(row):
 
 
 def lease(row):
-    """A lease, with its reservations and events, as the API shows it."""
+    """A lease, with its reservations and events, as the API shows it.
+
+    ``kind`` is additive to the reservation API v1; a best-effort lease
+    also shows its ``duration``, its earliest start (``not_before``), and
+    while QUEUED its place in the queue and the earliest start the
+    scheduler found for it (``earliest_start``, null when unknown).
+    """
     get = row.get
-    return {
+    out = {
         "id": row["id"],
         "name": row["name"],
         "project_id": row["project_id"],
@@ -97,9 +103,24 @@ def lease(row):
         "start_date": _date(get("start_date")),
         "end_date": _date(get("end_date")),
         "before_end_date": _date(get("before_end_date")),
+        "kind": get("kind") or "advance",
         "reservations": [reservation(r) for r in row["reservations"]],
         "events": [event(e) for e in row["events"]],
     }
+    if get("kind") == "best_effort":
+        out["duration"] = dates.format_duration(
+            datetime.timedelta(seconds=get("duration") or 0)
+        )
+        out["not_before"] = _date(get("not_before"))
+        out["requeue"] = bool(get("requeue"))
+        queued = get("status") == "QUEUED"
+        out["queue_position"] = get("queue_position") if queued else None
+        out["earliest_start"] = (
+            _date(get("earliest_start"))
+            if queued and get("earliest_start") is not None
+            else None
+        )
+    return out
 
 
 # A page of leases formats thousands of dates: these skip the general

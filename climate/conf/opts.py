@@ -16,6 +16,7 @@ from climate.conf import (
     nova,
     power,
     provisioning,
+    queue,
     service_credentials,
 )
 
@@ -32,6 +33,7 @@ MODULES = (
     healthcheck,
     provisioning,
     power,
+    queue,
 )
 
 

@@ -9,6 +9,7 @@ read through what the plugin loader registered (``register_reservation_
 fields``), one query per resource type.
 """
 
+import contextlib
 import functools
 import random
 import time
@@ -228,6 +229,8 @@ def lease_create(values, reservations=(), events=()):
     lease = {
         **{c.key: None for c in _LEASES.columns},
         "degraded": False,
+        "kind": states.LeaseKind.ADVANCE,
+        "requeue": False,
         "created_at": now,
         **values,
     }
@@ -254,6 +257,103 @@ def lease_create(values, reservations=(), events=()):
         lease["reservations"] = rows
         lease["events"] = events_create(lease["id"], events)
         return lease
+
+
+def reservations_create(lease_id, reservations):
+    """Insert reservations of an existing lease (a queued lease being
+    placed); return their rows.
+
+    :param reservations: dicts of reservation columns, without
+        ``lease_id``.
+    """
+    now = dates.utcnow()
+    rows = [
+        {
+            **{c.key: None for c in _RESERVATIONS.columns},
+            "missing_resources": False,
+            "resources_changed": False,
+            "created_at": now,
+            **reservation,
+            "lease_id": lease_id,
+        }
+        for reservation in reservations
+    ]
+    with writer() as session:
+        if rows:
+            session.execute(sa.insert(_RESERVATIONS), rows)
+    return rows
+
+
+def leases_queued():
+    """The QUEUED leases, oldest first, without their children (a queued
+    lease has neither reservations nor events yet)."""
+    with reader() as session:
+        return _dicts(
+            session.execute(
+                sa.select(_LEASES)
+                .where(_LEASES.c.status == states.LeaseStatus.QUEUED)
+                .order_by(_LEASES.c.created_at, _LEASES.c.id)
+            )
+        )
+
+
+def lease_queue_note(lease_id, position, earliest_start):
+    """Record a queued lease's place in the queue and its earliest
+    possible start; a lease placed meanwhile is left alone."""
+    with writer() as session:
+        session.execute(
+            sa.update(_LEASES)
+            .where(
+                _LEASES.c.id == lease_id,
+                _LEASES.c.status == states.LeaseStatus.QUEUED,
+            )
+            .values(queue_position=position, earliest_start=earliest_start)
+        )
+
+
+@contextlib.contextmanager
+def trial():
+    """Run a block of writes inside the open writer's transaction, then
+    undo them (a savepoint always rolled back): what the block raises
+    still propagates, so "would this still be admitted?" can be asked
+    without keeping the answer's rows."""
+    with writer() as session:
+        nested = session.begin_nested()
+        try:
+            yield
+        finally:
+            if nested.is_active:
+                nested.rollback()
+
+
+@contextlib.contextmanager
+def savepoint():
+    """Run a block of writes inside the open writer's transaction, kept
+    if it succeeds and undone alone if it raises (the exception
+    propagates)."""
+    with writer() as session:
+        with session.begin_nested():
+            yield
+
+
+def leases_preemptible(start, end):
+    """Preemptible leases that may hold resources in ``[start, end)``
+    (PENDING or ACTIVE, overlapping the window), latest start first, with
+    their reservations and events."""
+    with reader() as session:
+        query = (
+            sa.select(_LEASES)
+            .where(
+                _LEASES.c.kind == states.LeaseKind.PREEMPTIBLE,
+                _LEASES.c.status.in_(
+                    [states.LeaseStatus.PENDING, states.LeaseStatus.ACTIVE]
+                ),
+                _LEASES.c.start_date < end,
+                _LEASES.c.end_date > start,
+            )
+            .order_by(_LEASES.c.start_date.desc(), _LEASES.c.id)
+        )
+        return _leases_from_rows(session, session.execute(query), query)
 
 
 def reservations_with_type_fields(reservations):

@@ -60,6 +60,8 @@ class Lease(TimestampMixin, Base):
         UniqueConstraint("project_id", "name"),
         # A project's leases, oldest first: the listing's order and marker.
         Index(None, "project_id", "created_at", "id"),
+        # The scheduler's queue: the QUEUED leases, in order of arrival.
+        Index(None, "status", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(
@@ -75,6 +77,19 @@ class Lease(TimestampMixin, Base):
     status_reason: Mapped[str | None] = mapped_column(Text)
     degraded: Mapped[bool] = mapped_column(Boolean, default=False)
     trust_id: Mapped[str | None] = mapped_column(String(36))
+    # advance | best_effort | preemptible (climate.states.LeaseKind).
+    kind: Mapped[str] = mapped_column(String(16), default="advance")
+    # A best-effort lease: how long it runs (seconds), the earliest start
+    # its owner accepts, and its reservation requests as sent (JSON), kept
+    # until the scheduler places it; then the scheduler's last estimate
+    # of its start and its place in the queue.
+    duration: Mapped[int | None] = mapped_column(Integer)
+    not_before: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    request: Mapped[str | None] = mapped_column(Text)
+    earliest_start: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    queue_position: Mapped[int | None] = mapped_column(Integer)
+    # A preempted lease goes back to the queue instead of ending.
+    requeue: Mapped[bool] = mapped_column(Boolean, default=False)
 
     reservations: Mapped[list["Reservation"]] = relationship(
         back_populates="lease",

@@ -66,10 +66,20 @@ class EventHandler:
     :param lifecycle: the ``stages.Lifecycle`` of those plugins.
     :param notifier: sends ``lease.event.*`` (default: nothing is sent).
     :param enforcer: the ``UsageEnforcer`` told when a lease's usage ends.
+    :param on_free: called when a releasing stage (an end, a delete) ran,
+        so the queue's scheduler looks again.
     """
 
-    def __init__(self, plugins, lifecycle=None, notifier=None, enforcer=None):
+    def __init__(
+        self,
+        plugins,
+        lifecycle=None,
+        notifier=None,
+        enforcer=None,
+        on_free=lambda: None,
+    ):
         self._plugins = plugins
+        self._on_free = on_free
         self.lifecycle = lifecycle or stages.Lifecycle(plugins)
         self._notifier = notifier or notifications.NullNotifier()
         self._enforcer = enforcer or UsageEnforcer()
@@ -312,6 +322,8 @@ class EventHandler:
                         _lasting_reason(lease),
                     )
         LOG.info("%s of lease %s done", stage.event_type, lease["id"])
+        if stage.releases:
+            self._on_free()
         self._announce(event, stage, lease, deleted)
         return DONE
 

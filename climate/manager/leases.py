@@ -15,6 +15,7 @@ The request waits for it up to ``[manager] act_now_wait``.
 """
 
 import datetime
+import json
 import time
 import uuid
 
@@ -29,6 +30,10 @@ from climate import (
     stages,
     states,
 )
+from climate import (
+    context as climate_context,
+)
+from climate import queue as queue_policies
 from climate.common import dates, idempotency
 from climate.db import api as db_api
 from climate.enforcement import UsageEnforcer
@@ -39,6 +44,7 @@ LOG = logging.getLogger(__name__)
 
 L = states.LeaseStatus
 E = states.EventStatus
+K = states.LeaseKind
 
 _SHIFTS = {
     # option: (date it moves, sign)
@@ -65,6 +71,11 @@ class LeaseManager:
         ``climate:leases:get:all_projects`` says whose leases a caller may
         reach, as in the API (default: one with Climate's rules and the
         configured policy file).
+    :param on_free: called when the queue's scheduler should look again:
+        a lease was queued, or capacity freed (a lease deleted or
+        shortened).
+    :param preemption: the ``climate.queue.preemption`` policy (default:
+        the one ``[queue] preemption`` names).
     """
 
     def __init__(
@@ -75,10 +86,16 @@ class LeaseManager:
         enforcer=None,
         notifier=None,
         policy_enforcer=None,
+        on_free=lambda: None,
+        preemption=None,
     ):
         self._plugins = plugins
         self._lifecycle = lifecycle or stages.Lifecycle(plugins)
         self._on_change = on_change
+        self._on_free = on_free
+        self._preemption = preemption or queue_policies.load_preemption(
+            CONF.queue.preemption
+        )
         self._enforcer = enforcer or UsageEnforcer()
         self._notifier = notifier or notifications.NullNotifier()
         self._policy = policy_enforcer or policy.get_enforcer()
@@ -108,6 +125,23 @@ class LeaseManager:
         values = dict(values)
         now = dates.utcnow()
         name = _check_name(values.get("name"))
+        kind = _check_kind(values.get("kind") or K.ADVANCE)
+        if kind == K.BEST_EFFORT:
+            return self._queue(context, values, name, now)
+        if values.get("duration") is not None:
+            raise exceptions.InvalidInput(
+                reason=f"duration is for best-effort leases (kind "
+                f"best_effort); an {kind} lease gives start_date and "
+                "end_date"
+            )
+        requeue = values.get("requeue") or False
+        if requeue and kind != K.PREEMPTIBLE:
+            raise exceptions.InvalidInput(
+                reason="requeue is for leases that may be preempted (kind "
+                "best_effort or preemptible)"
+            )
+        if not isinstance(requeue, bool):
+            raise exceptions.InvalidInput(reason="requeue must be a boolean")
         start = _parse_start(values.get("start_date"), now)
         end = _parse_date(values.get("end_date"), "end_date", now)
         _check_window(start, end, now)
@@ -132,7 +166,12 @@ class LeaseManager:
             "before_end_date": before_end,
             "status": L.PENDING,
             "degraded": False,
+            "kind": kind,
         }
+        if kind == K.PREEMPTIBLE:
+            # Kept to queue it again if it is preempted and asks for that.
+            lease_values["request"] = json.dumps(requested)
+            lease_values["requeue"] = requeue
         reservations = []
         for request in requested:
             self._plugin(request["resource_type"])
@@ -145,10 +184,26 @@ class LeaseManager:
                     "resources_changed": False,
                 }
             )
+        preempted = []
         try:
-            lease = self._create(
-                context, lease_values, reservations, requested
-            )
+            try:
+                lease = self._create(
+                    context, lease_values, reservations, requested
+                )
+            except exceptions.NotEnoughResourcesAvailable as refused:
+                if kind != K.ADVANCE:
+                    raise
+                try:
+                    lease = self._create_preempting(
+                        context,
+                        lease_values,
+                        reservations,
+                        requested,
+                        preempted,
+                    )
+                except exceptions.NotEnoughResourcesAvailable:
+                    # The first refusal says what was missing.
+                    raise refused from None
         except exceptions.NotEnoughResourcesAvailable as exc:
             raise self._with_next_available(
                 exc,
@@ -174,38 +229,363 @@ class LeaseManager:
             end,
         )
         self._notifier.lease(context, "lease.create", lease)
-        self._on_change(min(e["time"] for e in lease["events"]))
+        for victim in preempted:
+            LOG.info(
+                "lease %s preempted by lease %s: it ends at %s",
+                victim["id"],
+                lease_id,
+                victim["end_date"],
+            )
+            self._notifier.lease(_owner(victim), "lease.preempted", victim)
+        times = [e["time"] for e in lease["events"]]
+        times += [e["time"] for v in preempted for e in v["events"]]
+        self._on_change(min(times))
+        if any(v.get("requeued") for v in preempted):
+            self._on_free()
         return lease
 
     def _create(self, context, lease_values, reservations, requested):
         """The create's transaction: admission and the lease's rows."""
-        lease_id = lease_values["id"]
         with db_api.writer():
             # First, so a concurrent retry waits here for this one.
             idempotency.claim(context, "create_lease")
             lease = db_api.lease_create(lease_values, reservations)
-            stored = lease["reservations"]
-            for request, row in zip(requested, stored, strict=True):
-                plugin = self._plugin(request["resource_type"])
-                request = {
-                    k: v for k, v in request.items() if k != "resource_type"
-                }
-                resource_id = plugin.reserve(context, lease, row, request)
-                row.update(
-                    db_api.reservation_update(
-                        row["id"], {"resource_id": resource_id}
-                    )
-                )
-            # Plugins added rows of their own (type-specific fields), which
-            # per-reservation stages and the answer read.
-            db_api.reservations_with_type_fields(stored)
-            lease["events"] = db_api.events_create(
-                lease_id,
-                self._lifecycle.planned_events(lease, stored),
-            )
+            self._admit(context, lease, requested)
             self._enforcer.check_create(context, lease)
             idempotency.record(context, lease)
         return lease
+
+    def _create_preempting(
+        self, context, lease_values, reservations, requested, preempted
+    ):
+        """Create an advance lease refused for want of capacity by ending
+        preemptible leases early, if that makes room; fill ``preempted``
+        with them (as they are after).
+
+        One transaction.  First a trial: without any of the preemptible
+        leases the policy lets it preempt, is the lease admitted?  If not,
+        the refusal stands.  If so, the trial tells where the lease's hold
+        starts (its start minus its preparation).  Then, latest start
+        first, each preemptible lease overlapping from there is made to
+        end there, until the lease is admitted.
+
+        :raises NotEnoughResourcesAvailable: other obstacles than
+            preemptible leases.
+        """
+        start, end = lease_values["start_date"], lease_values["end_date"]
+        now = clock.now()
+        with db_api.writer():
+            idempotency.claim(context, "create_lease")
+            # A preparation may begin well before the start.
+            victims = [
+                v
+                for v in db_api.leases_preemptible(now, end)
+                if self._preemption.may_preempt(lease_values, v)
+            ]
+            if not victims:
+                raise exceptions.NotEnoughResourcesAvailable(
+                    reason="no preemptible lease gives way to it"
+                )
+            with db_api.trial():
+                for victim in victims:
+                    for reservation in victim["reservations"]:
+                        self._plugin(reservation["resource_type"]).release(
+                            victim, reservation
+                        )
+                trial = db_api.lease_create(
+                    lease_values, [dict(r) for r in reservations]
+                )
+                self._admit(context, trial, requested)
+                holds_from = min(e["time"] for e in trial["events"])
+            cutoff = max(min(holds_from, start), now)
+            for victim in victims:
+                if victim["end_date"] <= cutoff:
+                    continue
+                # Locked, and read again: another write may have changed
+                # it since the trial read it.
+                try:
+                    victim = db_api.lease_lock(victim["id"])
+                except exceptions.LeaseNotFound:
+                    continue
+                if victim["status"] not in (L.PENDING, L.ACTIVE):
+                    continue
+                preempted.append(self._preempt(victim, cutoff))
+                try:
+                    with db_api.savepoint():
+                        lease = db_api.lease_create(
+                            lease_values, [dict(r) for r in reservations]
+                        )
+                        self._admit(context, lease, requested)
+                    break
+                except exceptions.NotEnoughResourcesAvailable:
+                    continue
+            else:
+                raise exceptions.NotEnoughResourcesAvailable(
+                    reason="ending the preemptible leases does not make "
+                    "room for it"
+                )
+            self._enforcer.check_create(context, lease)
+            idempotency.record(context, lease)
+        return lease
+
+    def _preempt(self, victim, cutoff):
+        """Make a preemptible lease end at ``cutoff`` (inside the
+        caller's transaction): shortened if it starts before, withdrawn
+        if not; queued again as a best-effort lease if it asked for that.
+        Return it as it is after (with ``requeued``: the new lease's id
+        or None)."""
+        context = _owner(victim)
+        if victim["start_date"] < cutoff:
+            notice = datetime.timedelta(minutes=CONF.queue.preemption_notice)
+            changes = {
+                "end_date": cutoff,
+                "before_end_date": max(
+                    cutoff - notice, victim["start_date"], clock.now()
+                ),
+                "status_reason": f"preempted: ends at {cutoff:%Y-%m-%d %H:%M}",
+            }
+            shortened = {**victim, **changes}
+            for reservation in victim["reservations"]:
+                self._plugin(reservation["resource_type"]).update(
+                    context, shortened, reservation, {}
+                )
+            db_api.lease_update(victim["id"], changes)
+            self._reschedule(victim["id"])
+            after = db_api.lease_get(victim["id"])
+        else:
+            # Not started before the cutoff: nothing of it can run.
+            for reservation in victim["reservations"]:
+                self._plugin(reservation["resource_type"]).release(
+                    victim, reservation
+                )
+            db_api.lease_destroy(victim["id"])
+            after = {**victim, "status": "DELETED", "events": []}
+        after["requeued"] = None
+        if victim["requeue"]:
+            after["requeued"] = self._requeue(victim, cutoff)
+        return after
+
+    def _requeue(self, victim, not_before):
+        """Queue a preempted lease's request again, as a best-effort
+        lease of its full duration; return the new lease's id."""
+        duration = victim["end_date"] - victim["start_date"]
+        lease = db_api.lease_create(
+            {
+                "id": str(uuid.uuid4()),
+                # Unique within the project, and says where it came from.
+                "name": f"{victim['name'][:50]}-requeued-"
+                f"{uuid.uuid4().hex[:8]}",
+                "project_id": victim["project_id"],
+                "user_id": victim["user_id"],
+                "start_date": not_before,
+                "end_date": not_before + duration,
+                "status": L.QUEUED,
+                "kind": K.BEST_EFFORT,
+                "duration": int(duration.total_seconds()),
+                "not_before": not_before,
+                "request": victim["request"] or "[]",
+                "requeue": True,
+            }
+        )
+        return lease["id"]
+
+    def _admit(self, context, lease, requested):
+        """Admission: the plugins reserve ``lease``'s reservations (rows
+        already written, in request order) for its window, and its events
+        are written.  Inside the caller's transaction.
+
+        :raises NotEnoughResourcesAvailable: (409) the capacity is not
+            there for the whole window.
+        """
+        lease_id = lease["id"]
+        stored = lease["reservations"]
+        for request, row in zip(requested, stored, strict=True):
+            plugin = self._plugin(request["resource_type"])
+            request = {
+                k: v for k, v in request.items() if k != "resource_type"
+            }
+            resource_id = plugin.reserve(context, lease, row, request)
+            row.update(
+                db_api.reservation_update(
+                    row["id"], {"resource_id": resource_id}
+                )
+            )
+        # Plugins added rows of their own (type-specific fields), which
+        # per-reservation stages and the answer read.
+        db_api.reservations_with_type_fields(stored)
+        lease["events"] = db_api.events_create(
+            lease_id,
+            self._lifecycle.planned_events(lease, stored),
+        )
+        return lease
+
+    # Best-effort leases ----------------------------------------------------
+
+    def _queue(self, context, values, name, now):
+        """Accept a best-effort lease at once, QUEUED: the scheduler
+        (``climate.manager.queue``) places it later."""
+        if values.get("end_date") is not None:
+            raise exceptions.InvalidInput(
+                reason="a best_effort lease has no end_date: give its "
+                "duration (such as '4h') and, if it may not start at once, "
+                "its earliest start as start_date"
+            )
+        if values.get("duration") is None:
+            raise exceptions.InvalidInput(
+                reason="a best_effort lease needs a duration, such as '4h' "
+                "or '1d'"
+            )
+        if values.get("before_end_date") is not None:
+            raise exceptions.InvalidInput(
+                reason="a best_effort lease has no before_end_date: its "
+                "window is chosen by the scheduler"
+            )
+        if values.get("events"):
+            raise exceptions.InvalidInput(
+                reason="events are computed by Climate; send 'events': [] "
+                "or leave it out"
+            )
+        duration = dates.parse_duration(values["duration"], "duration")
+        start = _parse_start(values.get("start_date") or "now", now)
+        _check_length(duration)
+        try:
+            start + duration
+        except OverflowError:
+            raise exceptions.InvalidPeriod(
+                reason=f"duration {values['duration']} from "
+                f"{start:%Y-%m-%d %H:%M} ends past the supported years (1 to "
+                "9999)"
+            )
+        requeue = values.get("requeue") or False
+        if not isinstance(requeue, bool):
+            raise exceptions.InvalidInput(reason="requeue must be a boolean")
+        requested = _reservation_requests(values.get("reservations"))
+        for request in requested:
+            self._plugin(request["resource_type"])
+        # Malformed requests are refused now, not found at placement: the
+        # availability search validates them as the plugins read them.
+        try:
+            earliest = availability.earliest_start(
+                {t: type(p) for t, p in self._plugins.items()},
+                context,
+                [
+                    (
+                        r["resource_type"],
+                        {k: v for k, v in r.items() if k != "resource_type"},
+                        None,
+                        (),
+                    )
+                    for r in requested
+                ],
+                start,
+                duration,
+            )
+        except exceptions.NotSupported:
+            earliest = None
+        lease_values = {
+            "id": str(uuid.uuid4()),
+            "name": name,
+            "project_id": context.project_id,
+            "user_id": context.user_id,
+            # Until placed: the earliest window it could have.
+            "start_date": start,
+            "end_date": start + duration,
+            "status": L.QUEUED,
+            "degraded": False,
+            "kind": K.BEST_EFFORT,
+            "duration": int(duration.total_seconds()),
+            "not_before": start,
+            "request": json.dumps(requested),
+            "earliest_start": earliest,
+            "requeue": requeue,
+        }
+        with db_api.writer():
+            idempotency.claim(context, "create_lease")
+            lease = db_api.lease_create(lease_values)
+            idempotency.record(context, lease)
+        LOG.info(
+            "lease %s (%s) queued for project %s: %s from %s",
+            lease["id"],
+            name,
+            context.project_id,
+            duration,
+            start,
+        )
+        self._notifier.lease(context, "lease.create", lease)
+        self._on_free()
+        return lease
+
+    @db_api.retry_on_deadlock
+    def place(self, lease_id, start, guard=None):
+        """Place a queued lease on ``[start, start + duration)`` through
+        admission, as an advance lease for that window; return it
+        (PENDING), or None if it is no longer queued (placed by another
+        manager, deleted).
+
+        :param guard: ``(lease_id, start)`` of another queued lease (the
+            queue's head) that must still be admissible at that start
+            once this one is placed: backfilling never delays the head.
+        :raises NotEnoughResourcesAvailable: (409) it does not fit there,
+            or would delay the guarded lease.
+        """
+        with db_api.writer():
+            try:
+                lease = db_api.lease_lock(lease_id)
+            except exceptions.LeaseNotFound:
+                return None
+            if lease["status"] != L.QUEUED:
+                return None
+            context = _owner(lease)
+            lease = self._admit_queued(context, lease, start)
+            if guard is not None:
+                head_id, head_start = guard
+                with db_api.trial():
+                    head = db_api.lease_lock(head_id)
+                    if head["status"] == L.QUEUED:
+                        self._admit_queued(_owner(head), head, head_start)
+            self._enforcer.check_create(context, lease)
+            db_api.lease_transition(
+                lease_id,
+                L.PENDING,
+                self._lifecycle.lease_sources(L.PENDING),
+                values={"queue_position": None, "earliest_start": None},
+            )
+            lease = db_api.lease_get(lease_id)
+        LOG.info(
+            "queued lease %s placed: %s to %s",
+            lease_id,
+            lease["start_date"],
+            lease["end_date"],
+        )
+        self._notifier.lease(context, "lease.update", lease)
+        self._on_change(min(e["time"] for e in lease["events"]))
+        return lease
+
+    def _admit_queued(self, context, lease, start):
+        """Give a queued lease the window from ``start`` and admit its
+        reservations there (inside the caller's transaction)."""
+        end = start + datetime.timedelta(seconds=lease["duration"])
+        requested = json.loads(lease["request"] or "[]")
+        lease = db_api.lease_update(
+            lease["id"],
+            {
+                "start_date": start,
+                "end_date": end,
+                "before_end_date": _before_end(None, start, end, None),
+            },
+        )
+        lease["reservations"] = db_api.reservations_create(
+            lease["id"],
+            [
+                {
+                    "id": str(uuid.uuid4()),
+                    "resource_type": request["resource_type"],
+                    "status": states.ReservationStatus.PENDING,
+                }
+                for request in requested
+            ],
+        )
+        return self._admit(context, lease, requested)
 
     def _with_next_available(self, exc, context, requests, start, end):
         """``exc`` with the next window in which the same request would
@@ -257,9 +637,12 @@ class LeaseManager:
             idempotency.claim(context, "update_lease")
             lease = db_api.lease_lock(lease_id, self._scope(context))
             _check_idle(lease)
+            _check_kind_kept(lease, values)
             changes = {}
             if "name" in values:
                 changes["name"] = _check_name(values["name"])
+            if lease["status"] == L.QUEUED:
+                return self._update_queued(context, lease, values, changes)
             start, end = self._new_window(lease, values, now)
             if (start, end) != (lease["start_date"], lease["end_date"]):
                 _check_window(
@@ -311,9 +694,31 @@ class LeaseManager:
         LOG.info("lease %s updated: %s", lease_id, sorted(changes))
         if moved:
             self._on_change(min(moved))
+        if "end_date" in changes or values.get("reservations"):
+            # A lease shortened, or its reservations changed, may have
+            # freed what a queued lease waits for.
+            self._on_free()
         if hand_over is not None:
             lease = self._wait_for(hand_over, lease_id) or lease
         self._notifier.lease(context, "lease.update", lease)
+        return lease
+
+    def _update_queued(self, context, lease, values, changes):
+        """Update a lease still QUEUED: its name only, as the scheduler
+        chooses its window and the plugins have not seen its
+        reservations yet.  Inside the update's transaction."""
+        others = sorted(k for k, v in values.items() if v is not None)
+        others = [k for k in others if k not in ("name", "kind")]
+        if others:
+            raise exceptions.InvalidState(
+                reason=f"Lease {lease['id']} is QUEUED: the scheduler "
+                "chooses its window, so only its name may change until it "
+                f"is placed (this update also gives {', '.join(others)}); "
+                "delete it and queue it anew to change the rest"
+            )
+        db_api.lease_update(lease["id"], changes)
+        lease = db_api.lease_get(lease["id"])
+        idempotency.record(context, lease)
         return lease
 
     def _act_now(self, lease_id, stage):
@@ -501,6 +906,7 @@ class LeaseManager:
                     self._lifecycle.lease_sources(L.DELETING),
                 )
                 event_id = self._act_now(lease_id, stages.DELETE)
+        self._on_free()
         if event_id is None:
             LOG.info("lease %s deleted", lease_id)
             self._notifier.lease(context, "lease.delete", lease)
@@ -529,6 +935,23 @@ def _check_idle(lease):
     """
     if lease["status"] in L.TRANSITIONAL:
         raise exceptions.LeaseBusy(id=lease["id"], status=lease["status"])
+
+
+def _check_kind_kept(lease, values):
+    """A lease's kind is chosen at its creation.
+
+    :raises InvalidInput: (400) an unknown kind.
+    :raises InvalidState: (409) another kind than the lease's.
+    """
+    if values.get("kind") is None:
+        return
+    kind = _check_kind(values["kind"])
+    if kind != lease["kind"]:
+        raise exceptions.InvalidState(
+            reason=f"Lease {lease['id']} is a {lease['kind']} lease "
+            f"({lease['status']}); its kind cannot become {kind}: a lease's "
+            "kind is chosen when it is created"
+        )
 
 
 def _pending_delete(lease):
@@ -592,7 +1015,10 @@ def _check_window(start, end, now, started=False):
         raise exceptions.InvalidPeriod(
             reason="end_date of a started lease must be in the future"
         )
-    length = end - start
+    _check_length(end - start)
+
+
+def _check_length(length):
     shortest = datetime.timedelta(minutes=CONF.manager.min_lease_duration)
     if length < shortest:
         raise exceptions.InvalidPeriod(
@@ -605,6 +1031,24 @@ def _check_window(start, end, now, started=False):
             reason=f"the lease lasts {length}, more than the maximum of "
             f"{longest} minutes"
         )
+
+
+def _check_kind(kind):
+    if kind not in K.ALL:
+        raise exceptions.InvalidInput(
+            reason=f"unknown kind {kind!r}; one of {', '.join(K.ALL)}"
+        )
+    return kind
+
+
+def _owner(lease):
+    """A context acting for the lease's owner (the scheduler places a
+    queued lease as the project that asked)."""
+    return climate_context.RequestContext(
+        user_id=lease["user_id"],
+        project_id=lease["project_id"],
+        overwrite=False,
+    )
 
 
 def _before_end(value, start, end, now):

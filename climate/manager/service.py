@@ -15,7 +15,14 @@ from oslo_log import log as logging
 
 from climate import exceptions, plugins, rpc, stages
 from climate.enforcement import UsageEnforcer
-from climate.manager import events, leases, notifications, rpcapi, runner
+from climate.manager import (
+    events,
+    leases,
+    notifications,
+    queue,
+    rpcapi,
+    runner,
+)
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -78,6 +85,7 @@ class ManagerService:
                 self.lifecycle,
                 notifier=self.notifier,
                 enforcer=self.enforcer,
+                on_free=self._free,
             ),
             self.claimer,
         )
@@ -87,7 +95,9 @@ class ManagerService:
             on_change=self.runner.wake,
             enforcer=self.enforcer,
             notifier=self.notifier,
+            on_free=self._free,
         )
+        self.queue = queue.QueueScheduler(self.leases, self.plugins)
         self.endpoint = ManagerEndpoint(self.leases)
         self.endpoints = [self.endpoint]
         for plugin in self.plugins.values():
@@ -106,6 +116,7 @@ class ManagerService:
             for endpoint in self.endpoints:
                 rpc.register_local_endpoint(rpcapi.TOPIC, endpoint)
         self.runner.start()
+        self.queue.start()
         self._stopping.clear()
         for plugin in self.plugins.values():
             for interval, task in plugin.periodic_tasks():
@@ -134,8 +145,15 @@ class ManagerService:
         for thread in self._periodic:
             thread.join(10)
         self._periodic = []
+        self.queue.stop()
         self.runner.stop()
         LOG.info("manager %s stopped", self.claimer)
+
+    def _free(self):
+        """Capacity freed or a lease queued: the queue looks again."""
+        queue_scheduler = getattr(self, "queue", None)
+        if queue_scheduler is not None:
+            queue_scheduler.wake()
 
     def _every(self, interval, task):
         """Run a plugin's periodic task every ``interval`` seconds."""

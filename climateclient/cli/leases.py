@@ -4,7 +4,15 @@ import argparse
 
 from climateclient.cli import columns, common, parsing, wait
 
-LIST_COLUMNS = ("id", "name", "start_date", "end_date", "status")
+LIST_COLUMNS = (
+    "id",
+    "name",
+    "kind",
+    "start_date",
+    "end_date",
+    "status",
+    "queue_position",
+)
 LONG_COLUMNS = LIST_COLUMNS + (
     "before_end_date",
     "project_id",
@@ -15,8 +23,14 @@ LONG_COLUMNS = LIST_COLUMNS + (
 SHOW_ORDER = (
     "id",
     "name",
+    "kind",
     "status",
     "status_reason",
+    "queue_position",
+    "earliest_start",
+    "duration",
+    "not_before",
+    "requeue",
     "degraded",
     "start_date",
     "end_date",
@@ -114,11 +128,31 @@ class ShowLease(common.ShowOne):
             help="Also show how far its end could move now (the latest "
             "end, what limits it, with and without swapping resources)",
         )
+        parser.add_argument(
+            "--wait",
+            action="store_true",
+            help="Follow the lease until it is ACTIVE, showing progress on "
+            "stderr: a queued lease's place in the queue and earliest "
+            "start, its placement, its start; exit non-zero if it goes "
+            "into ERROR or the timeout passes",
+        )
+        parser.add_argument(
+            "--timeout",
+            type=float,
+            metavar="<seconds>",
+            help="Stop waiting after this many seconds and exit non-zero "
+            "(implies --wait; default: wait as long as it takes)",
+        )
         return parser
 
     def take_action(self, parsed_args):
         client = common.client(self.app)
         lease = client.leases.find(parsed_args.lease, parsed_args.all_projects)
+        if parsed_args.wait or parsed_args.timeout is not None:
+            waiter = wait.LeaseWaiter(
+                client.leases.get, self.app.stderr, timeout=parsed_args.timeout
+            )
+            lease = waiter.wait(lease)
         if parsed_args.extension:
             advice = client.leases.extension(lease["id"])
             lease = {**lease, **_extension_rows(advice)}
@@ -150,7 +184,9 @@ class CreateLease(common.ShowOne):
 
     Without --end-date or --duration the lease lasts one day (as blazar's
     client did).  --duration is the only date the client computes; see
-    --duration's help.
+    --duration's help.  With --best-effort the service queues the lease
+    and places it on the earliest window that fits: give --duration (sent
+    as is) and, optionally, --not-before.
     """
 
     def get_parser(self, prog_name):
@@ -181,6 +217,32 @@ class CreateLease(common.ShowOne):
             metavar="<date>",
             help="When the before-end actions run (default: the service's "
             "setting)",
+        )
+        kind = parser.add_mutually_exclusive_group()
+        kind.add_argument(
+            "--best-effort",
+            action="store_true",
+            help="A best-effort lease: queued at once, placed by the "
+            "service's scheduler on the earliest window that fits; needs "
+            "--duration, takes no --end-date",
+        )
+        kind.add_argument(
+            "--preemptible",
+            action="store_true",
+            help="A preemptible lease: runs on capacity no advance lease "
+            "needs, and is ended early, with notice, when one does",
+        )
+        parser.add_argument(
+            "--not-before",
+            metavar="<date>",
+            help=f"With --best-effort: the earliest start, {DATE_HELP} "
+            "(default: now)",
+        )
+        parser.add_argument(
+            "--requeue",
+            action="store_true",
+            help="With --best-effort: queue the lease again if it is "
+            "preempted, instead of ending it",
         )
         parser.add_argument(
             "--reservation",
@@ -231,19 +293,29 @@ class CreateLease(common.ShowOne):
 
     def take_action(self, parsed_args):
         args = parsed_args
-        end_date = args.end_date
-        if end_date is None:
-            end_date = parsing.end_from_duration(
-                args.start_date, args.duration or DEFAULT_DURATION
-            )
+        if args.best_effort:
+            fields = _best_effort_fields(args)
+        else:
+            if args.not_before is not None or args.requeue:
+                raise common.CommandError(
+                    "--not-before and --requeue are for --best-effort "
+                    "leases; an advance lease gives --start-date"
+                )
+            end_date = args.end_date
+            if end_date is None:
+                end_date = parsing.end_from_duration(
+                    args.start_date, args.duration or DEFAULT_DURATION
+                )
+            fields = {"start_date": args.start_date, "end_date": end_date}
+            if args.preemptible:
+                fields["kind"] = "preemptible"
         client = common.client(self.app)
         lease = client.leases.create(
             name=args.name,
-            start_date=args.start_date,
-            end_date=end_date,
             reservations=args.physical_reservations + args.reservations,
             before_end_date=args.before_end_date,
             events=args.events,
+            **fields,
         )
         if args.wait or args.timeout is not None:
             waiter = wait.LeaseWaiter(
@@ -251,6 +323,33 @@ class CreateLease(common.ShowOne):
             )
             lease = waiter.wait(lease)
         return lease_data(lease)
+
+
+def _best_effort_fields(args):
+    """The create's fields for ``--best-effort``."""
+    if args.end_date is not None:
+        raise common.CommandError(
+            "--best-effort takes no --end-date: give --duration, and "
+            "--not-before for its earliest start"
+        )
+    if args.duration is None:
+        raise common.CommandError(
+            "--best-effort needs --duration, such as --duration 4h"
+        )
+    if args.start_date != "now" and args.not_before is not None:
+        raise common.CommandError(
+            "give --not-before or --start-date, not both: with "
+            "--best-effort both name the earliest start"
+        )
+    fields = {
+        "kind": "best_effort",
+        "duration": args.duration,
+        "start_date": args.not_before or args.start_date,
+        "end_date": None,
+    }
+    if args.requeue:
+        fields["requeue"] = True
+    return fields
 
 
 class SetLease(common.ShowOne):

@@ -20,11 +20,14 @@ ACTIVE = "ACTIVE"
 ERROR = "ERROR"
 TERMINATED = "TERMINATED"
 PENDING = "PENDING"
+QUEUED = "QUEUED"
 #: Seconds between polls once the start is due or something is moving.
 FAST_POLL = 0.5
 #: Longest pause between two polls of a lease far in the future (it may be
 #: moved or deleted meanwhile).
 SLOW_POLL = 30.0
+#: Seconds between polls of a queued lease.
+QUEUE_POLL = 1.0
 #: Seconds to the start past which --wait first says when the start is.
 ANNOUNCE_AFTER = 10.0
 
@@ -35,6 +38,22 @@ def _clock_text(seconds):
     days, seconds = divmod(seconds, 86400)
     text = str(datetime.timedelta(seconds=seconds))
     return f"{days}d {text}" if days else text
+
+
+def _queue_text(lease):
+    """Where a queued lease is: its place and its earliest start."""
+    parts = []
+    if lease.get("queue_position"):
+        parts.append(f"position {lease['queue_position']} in the queue")
+    earliest = lease.get("earliest_start")
+    if earliest:
+        try:
+            at = datetime.datetime.fromisoformat(earliest)
+        except (TypeError, ValueError):
+            at = None
+        if at is not None:
+            parts.append(f"earliest start {at:%Y-%m-%d %H:%M:%S} UTC")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 class LeaseWaiter:
@@ -85,9 +104,11 @@ class LeaseWaiter:
         try:
             while True:
                 status = lease["status"]
-                if status != last_status:
+                # A queued lease is followed through the queue too.
+                seen = (status, lease.get("queue_position"))
+                if seen != last_status:
                     self._report(lease)
-                    last_status = status
+                    last_status = seen
                 if status == ACTIVE:
                     return lease
                 if status == TERMINATED:
@@ -158,7 +179,14 @@ class LeaseWaiter:
         return f"; it starts at {start:%Y-%m-%d %H:%M:%S} UTC"
 
     def _report(self, lease):
-        self._say(f"{self._label(lease)} is {lease['status']}")
+        line = f"{self._label(lease)} is {lease['status']}"
+        if lease["status"] == QUEUED:
+            line += _queue_text(lease)
+        elif lease.get("kind") == "best_effort" and lease["status"] == PENDING:
+            start = self._start(lease)
+            if start is not None:
+                line += f": placed, from {start:%Y-%m-%d %H:%M:%S} UTC"
+        self._say(line)
 
     def _say(self, line):
         self._clear()
@@ -190,6 +218,8 @@ class LeaseWaiter:
     # Pacing --------------------------------------------------------------
 
     def _poll_interval(self, lease):
+        if lease["status"] == QUEUED:
+            return QUEUE_POLL
         start = self._start(lease)
         if lease["status"] != PENDING or start is None:
             return FAST_POLL

@@ -114,27 +114,42 @@ class LeaseManager:
         self,
         name: str,
         start_date: str,
-        end_date: str,
+        end_date: str | None,
         reservations: list[dict[str, Any]] | None = None,
         before_end_date: str | None = None,
         events: list[dict[str, Any]] | None = None,
+        kind: str | None = None,
+        duration: str | None = None,
+        requeue: bool | None = None,
     ) -> dict[str, Any]:
-        """Create a lease; return it (status PENDING).
+        """Create a lease; return it (status PENDING; QUEUED for a
+        best-effort lease).
 
         :param reservations: ``[{"resource_type": "physical:host", "min": 1,
             "max": 2, "resource_properties": '["==", "$gpu", "a100"]'}]``.
+        :param kind: ``advance`` (the service's default), ``best_effort``
+            (give ``duration`` and no ``end_date``; ``start_date`` is the
+            earliest start) or ``preemptible``.
         :raises Conflict: not enough capacity for the window (409).
         :raises BadRequest: invalid dates or reservation fields (400).
         """
         body = {
             "name": name,
             "start_date": start_date,
-            "end_date": end_date,
             "reservations": list(reservations or []),
             "events": list(events or []),
         }
+        if end_date is not None:
+            body["end_date"] = end_date
         if before_end_date is not None:
             body["before_end_date"] = before_end_date
+        for field, value in (
+            ("kind", kind),
+            ("duration", duration),
+            ("requeue", requeue),
+        ):
+            if value is not None:
+                body[field] = value
         return self._api.post("/leases", body)["lease"]
 
     def update(self, lease_id: str, **values: Any) -> dict[str, Any]:

@@ -25,6 +25,9 @@ _CREATE_FIELDS = {
     "before_end_date": str,
     "reservations": list,
     "events": list,
+    "kind": str,
+    "duration": str,
+    "requeue": bool,
 }
 _UPDATE_FIELDS = {
     "name": str,
@@ -36,6 +39,7 @@ _UPDATE_FIELDS = {
     "reduce_by": str,
     "defer_by": str,
     "advance_by": str,
+    "kind": str,
 }
 _LIST_ARGS = ("status", "name", "limit", "marker", "all_projects")
 

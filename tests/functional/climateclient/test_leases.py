@@ -77,7 +77,19 @@ def test_lease_lifecycle(cli, add_hosts, pool):
     assert [(row["id"], row["name"]) for row in listed] == [
         (created["id"], "tour")
     ]
-    assert set(listed[0]) == {"id", "name", "start_date", "end_date", "status"}
+    assert set(listed[0]) == {
+        "id",
+        "name",
+        "kind",
+        "start_date",
+        "end_date",
+        "status",
+        "queue_position",
+    }
+    assert (listed[0]["kind"], listed[0]["queue_position"]) == (
+        "advance",
+        None,
+    )
 
     by_name = cli.json("lease", "show", "tour")
     by_id = cli.json("lease", "show", created["id"])
@@ -266,8 +278,8 @@ def test_an_empty_list_is_an_empty_table(cli):
     assert listed.code == 0
     lines = listed.stdout.splitlines()
     assert lines[1].split() == [
-        "|", "id", "|", "name", "|", "start_date", "|", "end_date", "|",
-        "status", "|",
+        "|", "id", "|", "name", "|", "kind", "|", "start_date", "|",
+        "end_date", "|", "status", "|", "queue_position", "|",
     ]  # fmt: skip
     assert len(lines) == 4  # border, header, border, border: no rows
     assert cli.spawn("lease", "list", "-f", "value").stdout == ""

@@ -41,7 +41,10 @@ def test_create_refuses_a_body_that_is_not_a_json_object(api, data, fragments):
     [
         (
             {"colour": "blue"},
-            ["unknown field(s) colour", "allowed: before_end_date, end_date"],
+            [
+                "unknown field(s) colour",
+                "allowed: before_end_date, duration, end_date",
+            ],
         ),
         ({"id": "x", "status": "ACTIVE"}, ["unknown field(s) id, status"]),
         ({"name": 7}, ["name must be a string, not an integer"]),

@@ -303,3 +303,34 @@ def test_allocation_show_knows_only_hosts(capsys):
     assert (args.resource, args.lease) == ("node1", "x")
     assert refused(allocations.ShowAllocation, "network", "n1") == 2
     assert "invalid choice: 'network'" in capsys.readouterr().err
+
+
+def test_create_best_effort_options():
+    args = parse(
+        leases.CreateLease,
+        "batch",
+        "--best-effort",
+        "--duration",
+        "4h",
+        "--not-before",
+        "2030-01-01 10:00",
+        "--requeue",
+    )
+    assert args.best_effort and args.requeue
+    assert (args.duration, args.not_before) == ("4h", "2030-01-01 10:00")
+    assert leases._best_effort_fields(args) == {
+        "kind": "best_effort",
+        "duration": "4h",
+        "start_date": "2030-01-01 10:00",
+        "end_date": None,
+        "requeue": True,
+    }
+
+
+def test_best_effort_and_preemptible_exclude_each_other(capsys):
+    assert refused(leases.CreateLease, "x", "--best-effort", "--preemptible")
+
+
+def test_show_wait_options():
+    args = parse(leases.ShowLease, "batch", "--wait", "--timeout", "5")
+    assert args.wait and args.timeout == 5.0

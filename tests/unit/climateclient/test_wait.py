@@ -243,3 +243,31 @@ def test_a_start_due_now_is_not_announced():
     waiter(get, stream, clock).wait(lease("PENDING", start_in=1))
 
     assert "starts at" not in stream.getvalue()
+
+
+def test_a_queued_lease_is_followed_through_the_queue():
+    clock, stream = Clock(), io.StringIO()
+    queued = {
+        **lease("QUEUED"),
+        "kind": "best_effort",
+        "queue_position": 2,
+        "earliest_start": "2030-01-01T12:00:00.000000",
+    }
+    get = Script(
+        {**queued, "queue_position": 1},
+        {**lease("PENDING"), "kind": "best_effort"},
+        lease("ACTIVE"),
+    )
+
+    result = waiter(get, stream, clock).wait(queued)
+
+    assert result["status"] == "ACTIVE"
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == (
+        "Lease tour (L1) is QUEUED (position 2 in the queue, earliest start "
+        "2030-01-01 12:00:00 UTC)"
+    )
+    assert lines[1].startswith("Lease tour (L1) is QUEUED (position 1")
+    assert lines[2].startswith("Lease tour (L1) is PENDING: placed, from ")
+    assert lines[3] == "Lease tour (L1) is ACTIVE"
+    assert clock.sleeps[:2] == [wait.QUEUE_POLL] * 2
