@@ -2,7 +2,7 @@
 preemptible leases.
 
 Revision ID: 0008_lease_kinds
-Revises: 0007_power
+Revises: 0009_instances
 Create Date: 2026-11-30
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_lease_kinds"
-down_revision = "0007_power"
+down_revision = "0009_instances"
 branch_labels = None
 depends_on = None
 
