@@ -112,6 +112,13 @@ class Forbidden(ClimateException):
 class PolicyNotAuthorized(Forbidden):
     msg_fmt = "Policy does not allow %(action)s to be performed"
 
+    def __init__(self, message=None, **kwargs):
+        if message is None and kwargs.get("requires") and "action" in kwargs:
+            message = (
+                f"{self.msg_fmt % kwargs}; it requires {kwargs['requires']}"
+            )
+        super().__init__(message, **kwargs)
+
 
 class UsageNotAllowed(Forbidden):
     """A usage enforcement filter refused a lease create or update."""

@@ -44,7 +44,16 @@ def authorize(enforcer, context, action, target=None):
     except oslo_policy.InvalidScope:
         allowed = False
     if not allowed:
-        raise exceptions.PolicyNotAuthorized(action=action)
+        raise exceptions.PolicyNotAuthorized(
+            action=action, requires=_requirement(enforcer, action)
+        )
+
+
+def _requirement(enforcer, action):
+    """The check string of ``action``'s effective rule, so that a refusal
+    says what would be allowed (``rule:context_is_admin``, ...)."""
+    rule = enforcer.rules.get(action)
+    return str(rule) if rule is not None else None
 
 
 def check(enforcer, context, action, target=None):

@@ -13,6 +13,22 @@ there, removing what is gone, all succeed.
 
 import abc
 
+from oslo_config import cfg
+
+CONF = cfg.CONF
+
+
+def recycling_pool():
+    """The pool where hosts wait for the servers of an ended lease to go
+    (``on_end: recycle``)."""
+    return f"{CONF.compute.freepool_name}-recycling"
+
+
+def hidden_pools():
+    """The pools whose hosts take no server: the free pool and the
+    recycling pool."""
+    return (CONF.compute.freepool_name, recycling_pool())
+
 
 class ComputeDriver(abc.ABC):
     """Base of ``climate.compute.drivers`` entry points."""
@@ -61,6 +77,14 @@ class ComputeDriver(abc.ABC):
 
         :param policy: the reservation's ``on_end`` value.
         """
+
+    def tidy_pools(self):
+        """Periodic housekeeping of the pools (the power task's pass):
+        what a driver could not finish at once, it finishes here.
+
+        :returns: how many hosts it moved (the default: none).
+        """
+        return 0
 
     def failed_hosts(self, hostnames):
         """Which of ``hostnames`` the compute service reports failed (its

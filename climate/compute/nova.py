@@ -10,6 +10,7 @@ retried there with backoff.
 """
 
 import json
+import threading
 import time
 
 from keystoneauth1 import adapter as ks_adapter
@@ -29,8 +30,13 @@ LOG = logging.getLogger(__name__)
 #: memory_mb and local_gb until 2.88.
 MICROVERSION = "2.53"
 TRANSIENT = [500, 502, 503, 504]
-#: Marks the free pool's aggregate for the scheduler filter.
+#: Marks the free pool's aggregate (and the recycling pool's) for the
+#: scheduler filter: no server lands on their hosts.
 FREEPOOL_KEY = "climate:freepool"
+#: Marks an aggregate that only keeps a host in the availability zone of
+#: a reservation that ended while servers still ran on it (see
+#: ``NovaDriver._remove``); its value is the zone.
+ZONE_KEEPER_KEY = "climate:zone_keeper"
 #: on_end policies: what happens to servers left on a host at lease end.
 POLICIES = ("default", "delete", "shelve")
 # Server states that no longer hold the host (shelve policy).
@@ -148,12 +154,22 @@ class NovaDriver(base.ComputeDriver):
     # Pools -------------------------------------------------------------------
 
     def ensure_pool(self, name, metadata):
+        """Create the pool's aggregate unless it exists.
+
+        The free and the recycling pools are marked for the scheduler
+        filter (no server lands there) and have no availability zone, so
+        a host running servers can join and leave them; a reservation's
+        pool has the zone ``<[nova] availability_zone_prefix><name>``.
+        """
         metadata = dict(metadata)
         zone = None
-        if name == CONF.compute.freepool_name:
+        if name in base.hidden_pools():
             metadata[FREEPOOL_KEY] = "true"
         elif CONF.nova.availability_zone_prefix:
             zone = CONF.nova.availability_zone_prefix + name
+        self._ensure_aggregate(name, zone, metadata)
+
+    def _ensure_aggregate(self, name, zone, metadata):
         aggregate = self._aggregate(name)
         if aggregate is None:
             body = {"name": name, "availability_zone": zone}
@@ -174,15 +190,14 @@ class NovaDriver(base.ComputeDriver):
         }
         if missing:
             self._action(aggregate, {"set_metadata": {"metadata": missing}})
+        return self._aggregate(name) if missing else aggregate
 
     def delete_pool(self, name):
         aggregate = self._aggregate(name)
         if aggregate is None:
             return
         for host in aggregate.get("hosts") or []:
-            self._action(
-                aggregate, {"remove_host": {"host": host}}, absent=True
-            )
+            self._remove(aggregate, host)
         self._call("DELETE", f"/os-aggregates/{aggregate['id']}", absent=True)
 
     def add_hosts(self, pool, hostnames):
@@ -196,6 +211,16 @@ class NovaDriver(base.ComputeDriver):
             answer = self._action(
                 aggregate, {"add_host": {"host": host}}, conflict_ok=True
             )
+            if (
+                answer is None
+                and aggregate.get("availability_zone")
+                and self._leave_zone_keepers(host)
+            ):
+                # The host kept an ended reservation's zone: now that it
+                # left it, it can enter this one.
+                answer = self._action(
+                    aggregate, {"add_host": {"host": host}}, conflict_ok=True
+                )
             if answer is None:
                 # 409: already a member (fine), or Nova refuses the move.
                 aggregate = self._aggregate(pool) or aggregate
@@ -220,15 +245,116 @@ class NovaDriver(base.ComputeDriver):
         for name in hostnames:
             host = self._host(name)
             if host in members:
-                self._action(
-                    aggregate, {"remove_host": {"host": host}}, absent=True
+                self._remove(aggregate, host)
+
+    def _remove(self, aggregate, host):
+        """Take ``host`` out of ``aggregate``.
+
+        Nova refuses (409) to take a host that runs servers out of an
+        aggregate with an availability zone: the servers' zone would
+        change.  That happens when a reservation ends with ``recycle`` or
+        ``release`` (or a failed host leaves an active reservation).  The
+        host then first joins a zone keeper, an aggregate of the same
+        zone and no other meaning, and leaves the reservation's
+        aggregate; ``tidy_pools`` takes it out of the keeper once it runs
+        no server.
+        """
+        body = {"remove_host": {"host": host}}
+        answer = self._action(aggregate, body, absent=True, conflict_ok=True)
+        if answer is not None:
+            return
+        zone = aggregate.get("availability_zone")
+        if self._last_status != 409:
+            return  # 404: not a member (any more)
+        if not zone:
+            raise exceptions.ComputeError(
+                reason=f"Nova refuses to remove host {host} from aggregate "
+                f"{aggregate['name']}: {self._last_error}"
+            )
+        keeper = self._ensure_aggregate(
+            f"{zone}-kept", zone, {ZONE_KEEPER_KEY: zone}
+        )
+        if host not in (keeper.get("hosts") or []):
+            self._action(
+                keeper, {"add_host": {"host": host}}, conflict_ok=True
+            )
+        self._action(aggregate, body, absent=True)
+        LOG.info(
+            "host %s left aggregate %s but keeps its availability zone %s "
+            "(aggregate %s) while its servers run",
+            host,
+            aggregate["name"],
+            zone,
+            keeper["name"],
+        )
+
+    def _leave_zone_keepers(self, host):
+        """Take ``host`` out of the zone keepers it is in, if Nova lets
+        it (it runs no server); whether it left any."""
+        left = False
+        for aggregate in self._aggregates():
+            metadata = aggregate.get("metadata") or {}
+            if ZONE_KEEPER_KEY in metadata and host in (
+                aggregate.get("hosts") or []
+            ):
+                left = self._leave_keeper(aggregate, host) or left
+        return left
+
+    def _leave_keeper(self, aggregate, host):
+        body = {"remove_host": {"host": host}}
+        answer = self._action(aggregate, body, absent=True, conflict_ok=True)
+        if answer is not None or self._last_status == 404:
+            if not set(aggregate["hosts"]) - {host}:
+                self._call(
+                    "DELETE",
+                    f"/os-aggregates/{aggregate['id']}",
+                    absent=True,
+                    conflict_ok=True,
                 )
+            LOG.info(
+                "host %s runs no server: out of zone keeper %s",
+                host,
+                aggregate["name"],
+            )
+            return True
+        return False
+
+    def tidy_pools(self):
+        """Take the hosts that run no server any more out of the zone
+        keepers, and delete the empty keepers; how many hosts left."""
+        left = 0
+        for aggregate in self._aggregates():
+            metadata = aggregate.get("metadata") or {}
+            if ZONE_KEEPER_KEY not in metadata:
+                continue
+            hosts = aggregate.get("hosts") or []
+            if not hosts:
+                self._call(
+                    "DELETE",
+                    f"/os-aggregates/{aggregate['id']}",
+                    absent=True,
+                    conflict_ok=True,
+                )
+                continue
+            for host in hosts:
+                if not self._servers_on(host) and self._leave_keeper(
+                    aggregate, host
+                ):
+                    left += 1
+                    aggregate = dict(
+                        aggregate,
+                        hosts=[h for h in aggregate["hosts"] if h != host],
+                    )
+        return left
 
     def _aggregate(self, name):
-        for aggregate in self._call("GET", "/os-aggregates")["aggregates"]:
+        for aggregate in self._aggregates():
             if aggregate["name"] == name:
                 return aggregate
         return None
+
+    def _aggregates(self):
+        return self._call("GET", "/os-aggregates")["aggregates"]
 
     def _action(self, aggregate, body, **kwargs):
         return self._call(
@@ -339,7 +465,17 @@ class NovaDriver(base.ComputeDriver):
 
     # HTTP --------------------------------------------------------------------
 
-    _last_error = None
+    # What the last failed call of this thread said (the driver serves
+    # the event runner's threads and the power task's at once).
+    _answers = threading.local()
+
+    @property
+    def _last_error(self):
+        return getattr(self._answers, "error", None)
+
+    @property
+    def _last_status(self):
+        return getattr(self._answers, "status", None)
 
     def _call(self, method, url, absent=False, conflict_ok=False, **kwargs):
         """One Compute API call; returns the JSON body, or None.
@@ -361,9 +497,10 @@ class NovaDriver(base.ComputeDriver):
                 reason=f"{method} {url}: {type(exc).__name__}: {exc}"
             )
         status = response.status_code
+        self._answers.status = status
         if status < 400:
             return response.json() if response.content else {}
-        self._last_error = _message(response)
+        self._answers.error = _message(response)
         if (status == 404 and absent) or (status == 409 and conflict_ok):
             return None
         reason = f"{method} {url} answered {status}: {self._last_error}"

@@ -40,6 +40,10 @@ IMAGE_ID = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
 #: Microversion of the tests' calls: 2.37 boots with "networks": "none".
 MICROVERSION = "2.53"
 PLACEMENT_TOKEN = "admin"  # noqa: S105  (placement's noauth2 admin token)
+#: Seconds between a nova-compute's heartbeats, and without one before
+#: nova-api reports its service down.
+REPORT_INTERVAL = 5
+SERVICE_DOWN_TIME = 30
 
 
 def available():
@@ -269,6 +273,8 @@ class Process:
 
     def signal(self):
         if self.process.poll() is None:
+            # A process a test paused must run to hear the SIGTERM.
+            os.kill(self.process.pid, signal.SIGCONT)
             os.kill(self.process.pid, signal.SIGTERM)
 
     def stop(self, timeout=15):
@@ -393,6 +399,10 @@ class NovaStack:
             use_stderr = true
             my_ip = 127.0.0.1
             debug = false
+            # A stopped nova-compute is reported down within about
+            # service_down_time (tests of healing wait for it).
+            report_interval = {REPORT_INTERVAL}
+            service_down_time = {SERVICE_DOWN_TIME}
 
             [api_database]
             connection = {self.databases["nova_api"]}
@@ -593,6 +603,34 @@ class NovaStack:
         )
         assert response.status_code == 200, response.text
         return response.json()["flavor"]["id"]
+
+    # A compute failing -----------------------------------------------------
+
+    def _compute(self, host):
+        for process in self.processes:
+            if process.name == f"nova-compute-{host}":
+                return process
+        raise KeyError(host)
+
+    def stop_compute(self, host):
+        """Pause ``host``'s nova-compute (SIGSTOP): it stops reporting,
+        and nova-api says its service is down within
+        ``SERVICE_DOWN_TIME`` seconds."""
+        os.kill(self._compute(host).pid, signal.SIGSTOP)
+
+    def start_compute(self, host):
+        """Let a paused nova-compute run again (SIGCONT)."""
+        os.kill(self._compute(host).pid, signal.SIGCONT)
+
+    def compute_state(self, host):
+        """``"up"`` or ``"down"``: nova-compute's state as nova-api
+        reports it."""
+        response = self.get(
+            "/os-services", params={"binary": "nova-compute", "host": host}
+        )
+        assert response.status_code == 200, response.text
+        (service,) = response.json()["services"]
+        return service["state"]
 
     # Stopping ----------------------------------------------------------------
 

@@ -3,13 +3,17 @@
 One stack for the module (``tests/services/nova_stack.py``): placement,
 nova-api, nova-conductor, nova-scheduler with ``ClimateFilter`` and two
 fake computes, on MariaDB databases and a RabbitMQ vhost of their own,
-and ``climate-all`` with ``[compute] driver = nova`` talking to that
-nova-api without Keystone.  Aggregate changes reach nova-scheduler
+and ``climate-all`` with ``[compute] driver = nova`` (and the default
+``[nova] availability_zone_prefix``, so reservation aggregates have an
+availability zone) talking to that nova-api without Keystone.  The tests
+run in order on that one cloud: the first registers both hosts, each
+leaves them in the free pool.  Aggregate changes reach nova-scheduler
 asynchronously (a fanout cast), so the first boots after a change are
 retried, bounded, until the scheduler has seen it.
 """
 
 import datetime
+import time
 
 import pytest
 import requests
@@ -91,6 +95,9 @@ def cloud(tmp_path_factory, _databases, _vhost):
                 "DEFAULT": {"state_path": workdir / "climate-state"},
                 "api": {"port": port},
                 "manager": {"poll_interval": 1, "min_lease_duration": 0},
+                # The health pass: a host whose nova-compute is down is
+                # marked down at the second pass that sees it.
+                "power": {"interval": 2, "max_failures": 2},
                 "compute": {"driver": "nova", "freepool_name": "freepool"},
                 "service_credentials": {"auth_type": "none"},
                 "nova": {
@@ -243,3 +250,243 @@ def test_a_lease_reserves_a_nova_host_for_its_project(cloud):
     helpers.wait_for(ended, 90, interval=0.5, message="the lease's end")
     assert nova.server(server["id"]) is None
     assert nova.servers_on(host) == []
+
+
+# End-of-lease policies and healing ------------------------------------------
+
+
+def _reserve(cloud, name, start="now", **fields):
+    response = cloud.climate(
+        "POST",
+        "/v1/leases",
+        _project(OWNER),
+        json=helpers.lease_body(
+            name,
+            start=start,
+            reservations=[
+                {
+                    "resource_type": "physical:host",
+                    "min": 1,
+                    "max": 1,
+                    **fields,
+                }
+            ],
+        ),
+    )
+    assert response.status_code in (200, 201), response.text
+    lease = response.json()["lease"]
+    return lease, lease["reservations"][0]["id"]
+
+
+def _handed_over(nova, reservation_id):
+    """Wait until the reservation's aggregate holds its host; its name."""
+
+    def reserved():
+        aggregate = nova.aggregates().get(reservation_id)
+        return aggregate and aggregate["hosts"]
+
+    (host,) = helpers.wait_for(
+        reserved, 60, interval=0.5, message="the reservation's aggregate"
+    )
+    return host
+
+
+def _end_in_seconds(cloud, lease, seconds=8):
+    end = helpers.utcnow() + datetime.timedelta(seconds=seconds)
+    response = cloud.climate(
+        "PUT",
+        f"/v1/leases/{lease['id']}",
+        _project(OWNER),
+        json={"end_date": end.isoformat(timespec="seconds")},
+    )
+    assert response.status_code == 200, response.text
+
+
+def _host(cloud, name):
+    response = cloud.climate("GET", "/v1/os-hosts", ADMIN)
+    assert response.status_code == 200, response.text
+    (host,) = [
+        h for h in response.json()["hosts"] if h["hypervisor_hostname"] == name
+    ]
+    return host
+
+
+def _holding(aggregates, host):
+    return sorted(n for n, a in aggregates.items() if host in a["hosts"])
+
+
+def _zone_keepers(aggregates):
+    return {
+        name: a
+        for name, a in aggregates.items()
+        if "climate:zone_keeper" in a["metadata"]
+    }
+
+
+def _ended_keeping_the_server(cloud, on_end):
+    """A lease whose owner runs a server on its host ends with ``on_end``
+    (default availability zone prefix: its aggregate has a zone); wait
+    for the end; return (host, server, zone)."""
+    nova = cloud.nova
+    lease, reservation_id = _reserve(cloud, f"nova-{on_end}", on_end=on_end)
+    host = _handed_over(nova, reservation_id)
+    zone = nova.aggregates()[reservation_id]["availability_zone"]
+    assert zone == f"climate_{reservation_id}"
+    server = _boot_until(nova, OWNER, reservation_id, want_active=True)
+    assert server["OS-EXT-SRV-ATTR:host"] == host
+    assert server["OS-EXT-AZ:availability_zone"] == zone
+    _end_in_seconds(cloud, lease)
+    helpers.wait_for(
+        lambda: reservation_id not in nova.aggregates(),
+        90,
+        interval=0.5,
+        message="the reservation's aggregate deleted at the end",
+    )
+    # The server runs on, in the zone it was booted in.
+    kept = nova.server(server["id"])
+    assert kept["status"] == "ACTIVE", kept
+    assert kept["OS-EXT-SRV-ATTR:host"] == host
+    assert kept["OS-EXT-AZ:availability_zone"] == zone
+    return host, server, zone
+
+
+def test_recycle_keeps_the_server_and_frees_the_host_once_it_is_gone(cloud):
+    nova = cloud.nova
+    host, server, zone = _ended_keeping_the_server(cloud, "recycle")
+    aggregates = nova.aggregates()
+    recycling = aggregates["freepool-recycling"]
+    # Marked like the free pool (no server lands there) and without a
+    # zone, so a host running servers can enter and leave it.
+    assert recycling["metadata"].get("climate:freepool") == "true"
+    assert recycling["availability_zone"] is None
+    (keeper,) = _zone_keepers(aggregates).values()
+    assert keeper["availability_zone"] == zone
+    assert _holding(aggregates, host) == sorted(
+        ["freepool-recycling", keeper["name"]]
+    )
+    assert _host(cloud, host)["reservable"] is False
+
+    # Its last server gone, the host is free again at the next pass.
+    _delete_and_wait(nova, server["id"])
+
+    def recycled():
+        aggregates = nova.aggregates()
+        return _holding(aggregates, host) == ["freepool"] and not (
+            _zone_keepers(aggregates)
+        )
+
+    helpers.wait_for(recycled, 60, interval=0.5, message="the host recycled")
+    assert nova.aggregates()["freepool-recycling"]["hosts"] == []
+    assert _host(cloud, host)["reservable"] is True
+
+
+def test_release_hands_the_host_to_the_multi_tenant_pool(cloud):
+    nova = cloud.nova
+    host, server, zone = _ended_keeping_the_server(cloud, "release")
+    aggregates = nova.aggregates()
+    held_by = _holding(aggregates, host)
+    (keeper,) = _zone_keepers(aggregates)
+    assert held_by == [keeper]  # only its zone: in no Climate pool
+    assert aggregates[keeper]["metadata"] == {
+        "availability_zone": zone,
+        "climate:zone_keeper": zone,
+    }
+    assert _host(cloud, host)["reservable"] is False
+    # Multi-tenant: another project's on-demand server lands on it (the
+    # other host waits in the free pool).
+    other = _boot_until(nova, OTHER, None, want_active=True)
+    assert other["OS-EXT-SRV-ATTR:host"] == host
+
+    # The operator cannot return it while servers run on it.
+    host_id = _host(cloud, host)["id"]
+    response = cloud.climate(
+        "PUT", f"/v1/os-hosts/{host_id}", ADMIN, json={"reservable": True}
+    )
+    assert response.status_code == 409, response.text
+    assert "still runs servers" in response.text
+    for gone in (server, other):
+        _delete_and_wait(nova, gone["id"])
+    response = cloud.climate(
+        "PUT", f"/v1/os-hosts/{host_id}", ADMIN, json={"reservable": True}
+    )
+    assert response.status_code == 200, response.text
+
+    def returned():
+        aggregates = nova.aggregates()
+        return _holding(aggregates, host) == ["freepool"] and not (
+            _zone_keepers(aggregates)
+        )
+
+    helpers.wait_for(returned, 60, interval=0.5, message="the host returned")
+    assert _host(cloud, host)["reservable"] is True
+
+
+def test_a_host_whose_nova_compute_stops_is_healed(cloud):
+    nova = cloud.nova
+    start = helpers.utcnow() + datetime.timedelta(hours=1)
+    lease, reservation_id = _reserve(
+        cloud, "nova-heal", start=helpers.wire(start)
+    )
+    (failing,) = [h["name"] for h in lease["reservations"][0]["hosts"]]
+    (spare,) = [h for h in nova_stack.HOSTS if h != failing]
+    failing_id = _host(cloud, failing)["id"]
+    stopped = time.monotonic()
+    nova.stop_compute(failing)
+    try:
+
+        def reservation():
+            response = cloud.climate(
+                "GET", f"/v1/leases/{lease['id']}", _project(OWNER)
+            )
+            assert response.status_code == 200, response.text
+            (reservation,) = response.json()["lease"]["reservations"]
+            return reservation
+
+        def healed():
+            # Marked down, out of the free pool (the spare stays there,
+            # now reserved), its reservation moved: in that order.
+            host = _host(cloud, failing)
+            return (
+                host["health"] == "down"
+                and nova.aggregates()["freepool"]["hosts"] == [spare]
+                and [h["name"] for h in reservation()["hosts"]] == [spare]
+                and host
+            )
+
+        host = helpers.wait_for(
+            healed,
+            nova_stack.SERVICE_DOWN_TIME + 60,
+            interval=1,
+            message=f"{failing} marked down and healed",
+        )
+        print(
+            f"{failing} marked down and healed "
+            f"{time.monotonic() - stopped:.0f} s after its nova-compute "
+            "stopped"
+        )
+        assert nova.compute_state(failing) == "down"
+        assert host["reservable"] is False
+        moved = reservation()
+        assert moved["resources_changed"] is True
+        assert moved["missing_resources"] is False
+    finally:
+        nova.start_compute(failing)
+    helpers.wait_for(
+        lambda: nova.compute_state(failing) == "up",
+        60,
+        interval=1,
+        message=f"{failing}'s nova-compute up again",
+    )
+    # Back in service at the operator's word.
+    response = cloud.climate(
+        "PUT", f"/v1/os-hosts/{failing_id}", ADMIN, json={"reservable": True}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["host"]["health"] == "ok"
+    assert sorted(nova.aggregates()["freepool"]["hosts"]) == sorted(
+        nova_stack.HOSTS
+    )
+    response = cloud.climate(
+        "DELETE", f"/v1/leases/{lease['id']}", _project(OWNER)
+    )
+    assert response.status_code in (200, 204), response.text

@@ -75,7 +75,8 @@ def test_a_refusal_names_the_rule(config):
     except exceptions.PolicyNotAuthorized as exc:
         assert exc.code == 403
         assert exc.message == (
-            "Policy does not allow climate:leases:post to be performed"
+            "Policy does not allow climate:leases:post to be performed; "
+            "it requires rule:project_member_or_admin"
         )
     else:
         raise AssertionError("not refused")

@@ -28,6 +28,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from climate import clock, stages, states
+from climate.compute import base
 from climate.plugins.hosts import notices
 from climate.plugins.hosts.db import api as host_db
 
@@ -39,8 +40,7 @@ L = states.LeaseStatus
 KEEP_SERVERS = ("recycle", "release")
 
 
-def recycling_pool():
-    return f"{CONF.compute.freepool_name}-recycling"
+recycling_pool = base.recycling_pool
 
 
 def grace(reservation):
@@ -73,8 +73,8 @@ class EndPolicy:
     """Runs a reservation's end action and returns recycled hosts.
 
     :param compute_driver: the plugin's compute driver (pools, servers).
-    :param heal: ``(host_id) -> None``: moves the future allocations of a
-        host that left service onto other hosts.
+    :param heal: ``(host_id, reason) -> None``: moves the future
+        allocations of a host that left service onto other hosts.
     """
 
     def __init__(self, compute_driver, heal):
@@ -106,7 +106,12 @@ class EndPolicy:
                         host_db.host_power_set(
                             host_id, {"recycling_since": now}
                         )
-                self._heal(host_id)
+                self._heal(
+                    host_id,
+                    "it is recycling"
+                    if action == "recycle"
+                    else "it was released to the multi-tenant pool",
+                )
         LOG.info(
             "reservation %s ended (%s): hosts %s %s",
             pool,

@@ -130,6 +130,15 @@ class HostInventory:
         if columns.get("reservable"):
             # The operator returns a host marked down to service.
             powered.update(health="ok", failures=0, recycling_since=None)
+            current = host_db.host_get(host_id)
+            name = current["hypervisor_hostname"]
+            if not current["reservable"] and self._driver.runs_servers(name):
+                # Released (or failed) with servers still on it: like a
+                # host registered with servers, it cannot be reserved.
+                raise exceptions.HostInUse(
+                    reason=f"host {name} still runs servers; it can be "
+                    "made reservable once none runs"
+                )
         if "driver" in provisioned or "address" in provisioned:
             current = host_db.host_get(host_id)
             provisioning.check_host(

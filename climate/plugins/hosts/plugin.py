@@ -277,7 +277,6 @@ class PhysicalHostPlugin(base.ResourcePlugin):
         self.preparer = provisioning.Preparer(self._driver, self._replace)
         self.images = images.ImageManager()
         self.power = power.PowerManager(self.heal_host, self._driver)
-        self._handovers = {}  # reservation id -> lease id, see heal_host
         self.end_policy = endpolicy.EndPolicy(self._driver, self.heal_host)
         # Power-on is part of preparing a host: it is on before its load.
         self.preparer.before_load = lambda lease, reservation, host: (
@@ -560,9 +559,10 @@ class PhysicalHostPlugin(base.ResourcePlugin):
 
     # Healing ---------------------------------------------------------------
 
-    def heal_host(self, host_id):
-        """Move every current and future allocation of a host just marked
-        down onto another free host matching its reservation.
+    def heal_host(self, host_id, reason="the host failed"):
+        """Move every current and future allocation of a host that left
+        service (marked down, recycling, released) onto another free host
+        matching its reservation.
 
         Future allocations move for their whole window, all in one
         transaction; an active reservation gets a host free from now and
@@ -592,26 +592,45 @@ class PhysicalHostPlugin(base.ResourcePlugin):
             notices.resources_changed(lease, reservation, [name], found)
             if reservation["status"] == states.ReservationStatus.ACTIVE:
                 self._driver.remove_hosts(reservation["id"], [name])
-                self._handovers[reservation["id"]] = lease["id"]
         self._hand_over_replacements()
         for lease, reservation, _ in missing:
-            notices.missing_resources(
-                lease, reservation, [name], "the host failed"
+            notices.missing_resources(lease, reservation, [name], reason)
+        if swapped or missing:
+            LOG.info(
+                "host %s out of service (%s): %d reservation(s) moved to "
+                "other hosts, %d left missing it",
+                name,
+                reason,
+                len(swapped),
+                len(missing),
             )
-        LOG.info(
-            "host %s down: %d reservation(s) healed, %d missing it",
-            name,
-            len(swapped),
-            len(missing),
-        )
+        else:
+            LOG.info(
+                "host %s out of service (%s): no current or future "
+                "reservation held it",
+                name,
+                reason,
+            )
 
     def _hand_over_replacements(self):
         """Hand the hosts that replaced failed ones to their active
-        reservations; one still booting is tried again at the next pass
-        of the power task (this manager's memory: a restart leaves it to
-        the operator)."""
-        for reservation_id, lease_id in list(self._handovers.items()):
+        reservations.
+
+        Durable: the reservations are found in the database (active, and
+        ``resources_changed``), and one whose pool lacks some of its
+        hosts is handed over again, so a replacement still booting, a
+        failed call or a manager restarted meanwhile is caught up at the
+        next pass of the power task, by whichever manager runs it.
+        """
+        for reservation_id, lease_id in host_db.reservations_to_hand_over():
             try:
+                hosts = [
+                    a["hypervisor_hostname"]
+                    for a in host_db.host_allocations_of(reservation_id)
+                ]
+                present = self._driver.hosts_in_pool(reservation_id, hosts)
+                if present is not None and set(hosts) <= present:
+                    continue
                 lease = db_api.lease_get(lease_id)
                 reservation = next(
                     r
@@ -626,7 +645,6 @@ class PhysicalHostPlugin(base.ResourcePlugin):
                     reservation_id,
                     exc.message,
                 )
-                continue
             except (exceptions.NotFound, StopIteration):
                 pass
             except Exception:
@@ -635,12 +653,14 @@ class PhysicalHostPlugin(base.ResourcePlugin):
                     "trying again at the next pass",
                     reservation_id,
                 )
-                continue
-            self._handovers.pop(reservation_id, None)
 
     def _power_pass(self):
         self.power.run_once()
         self._hand_over_replacements()
+        try:
+            self._driver.tidy_pools()
+        except exceptions.ClimateException as exc:
+            LOG.warning("tidying the host pools: %s", exc)
         self.end_policy.return_recycled()
 
     def _heal_one(self, lease, reservation, allocation, now):

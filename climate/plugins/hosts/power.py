@@ -458,5 +458,19 @@ class PowerManager:
         LOG.warning(
             "host %s marked down: %s", host["hypervisor_hostname"], reason
         )
+        if self._compute is not None:
+            # Out of the free pool too; an operator's PUT reservable=true
+            # puts it back.
+            try:
+                self._compute.remove_hosts(
+                    CONF.compute.freepool_name, [host["hypervisor_hostname"]]
+                )
+            except exceptions.ClimateException as exc:
+                LOG.warning(
+                    "host %s marked down, but it stays in the free pool's "
+                    "aggregate (it takes no server there): %s",
+                    host["hypervisor_hostname"],
+                    exc,
+                )
         notices.host_down(host["hypervisor_hostname"], reason)
         self._heal(host_id)

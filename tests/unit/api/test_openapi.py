@@ -135,3 +135,33 @@ def test_documented_query_parameters_are_those_accepted(app, document, ids):
         assert f"allowed: {', '.join(names)}" in message, path
         checked += 1
     assert checked >= 8
+
+
+def test_a_host_as_shown_matches_its_documented_schema(app, document, ids):
+    """Every field a host shows is documented (power fields included),
+    with its type; the capabilities are the only other keys."""
+    import jsonschema
+
+    client = app.test_client()
+    shown = client.get(f"/v1/os-hosts/{ids['host_id']}", headers=ADMIN).json[
+        "host"
+    ]
+    schema = document["paths"]["/v1/os-hosts/{host_id}"]["get"]["responses"][
+        "200"
+    ]["content"]["application/json"]["schema"]["properties"]["host"]
+    jsonschema.validate(shown, schema)
+    documented = set(schema["properties"])
+    assert {
+        "power_driver",
+        "power_address",
+        "power_state",
+        "power_state_since",
+        "health",
+    } <= documented
+    assert set(shown) - documented == {"gpu"}  # its one capability
+    assert shown["power_state"] == "on"
+    listed = client.get("/v1/os-hosts", headers=ADMIN).json
+    list_schema = document["paths"]["/v1/os-hosts"]["get"]["responses"]["200"][
+        "content"
+    ]["application/json"]["schema"]
+    jsonschema.validate(listed, list_schema)

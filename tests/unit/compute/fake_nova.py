@@ -183,13 +183,45 @@ class FakeNova:
                     return _error(409, "Aggregate already has host")
                 if host in self.az_conflicts:
                     return _error(409, "One or more hosts contain instances")
+                zone = self._zone(host)
+                if aggregate["az"] and zone and zone != aggregate["az"]:
+                    return _error(409, "Host already in availability zone")
+                if (
+                    aggregate["az"]
+                    and zone != aggregate["az"]
+                    and self._instances(host)
+                ):
+                    return _error(409, "the availability zone would change")
                 aggregate["hosts"].append(host)
             elif action == "remove_host":
-                if args["host"] not in aggregate["hosts"]:
+                host = args["host"]
+                if host not in aggregate["hosts"]:
                     return _error(404, "Aggregate has no host")
-                aggregate["hosts"].remove(args["host"])
+                kept = self._zone(host, but=aggregate["id"])
+                if (
+                    aggregate["az"]
+                    and kept != aggregate["az"]
+                    and self._instances(host)
+                ):
+                    return _error(409, "the availability zone would change")
+                aggregate["hosts"].remove(host)
             return 200, {"aggregate": self._view(aggregate)}
         return _error(404, f"no route {method} {path}")
+
+    def _zone(self, host, but=None):
+        """The host's availability zone (Nova's rules: one at most)."""
+        for aggregate in self.aggregates.values():
+            if aggregate["id"] != but and host in aggregate["hosts"]:
+                if aggregate["az"]:
+                    return aggregate["az"]
+        return None
+
+    def _instances(self, host):
+        return [
+            s
+            for s in self.servers.values()
+            if s["OS-EXT-SRV-ATTR:host"] == host
+        ]
 
     @staticmethod
     def _view(aggregate):

@@ -218,6 +218,61 @@ def test_nova_refusing_a_move_is_a_clear_conflict(driver, fake):
     assert "contain instances" in caught.value.message
 
 
+def test_the_recycling_pool_is_hidden_like_the_free_pool(driver, fake):
+    driver.ensure_pool("freepool-recycling", {})
+    metadata, _, zone = fake.pools()["freepool-recycling"]
+    assert metadata == {"climate:freepool": "true"}
+    assert zone is None
+
+
+def test_a_host_running_servers_keeps_its_zone_until_they_are_gone(
+    driver, fake
+):
+    """Nova refuses to take a host with servers out of its zone: it goes
+    through a zone keeper, left once it runs no server."""
+    driver.ensure_pool("r-1", {"climate:owner": "p1"})
+    driver.add_hosts("r-1", ["compute1"])
+    server = fake.add_server("compute1")
+    driver.ensure_pool("freepool-recycling", {})
+    driver.add_hosts("freepool-recycling", ["compute1"])
+    driver.remove_hosts("r-1", ["compute1"])
+    driver.delete_pool("r-1")
+    pools = fake.pools()
+    assert "r-1" not in pools
+    assert pools["climate_r-1-kept"] == (
+        {
+            "availability_zone": "climate_r-1",
+            "climate:zone_keeper": "climate_r-1",
+        },
+        ["compute1"],
+        "climate_r-1",
+    )
+    assert pools["freepool-recycling"][1] == ["compute1"]
+    assert driver.tidy_pools() == 0  # its server runs
+    assert "climate_r-1-kept" in fake.pools()
+    del fake.servers[server]
+    assert driver.tidy_pools() == 1
+    assert "climate_r-1-kept" not in fake.pools()
+
+
+def test_a_host_leaves_its_keeper_to_enter_another_zone(driver, fake):
+    driver.ensure_pool("r-1", {})
+    driver.add_hosts("r-1", ["compute1"])
+    server = fake.add_server("compute1")
+    driver.delete_pool("r-1")
+    assert fake.pools()["climate_r-1-kept"][1] == ["compute1"]
+    # Still running: the next reservation's zone is refused.
+    driver.ensure_pool("r-2", {})
+    with pytest.raises(exceptions.HostInUse):
+        driver.add_hosts("r-2", ["compute1"])
+    # Gone (before the power task's pass): the keeper is left at once.
+    del fake.servers[server]
+    driver.add_hosts("r-2", ["compute1"])
+    pools = fake.pools()
+    assert pools["r-2"][1] == ["compute1"]
+    assert "climate_r-1-kept" not in pools
+
+
 def test_adding_to_a_missing_pool_names_it(driver):
     with pytest.raises(exceptions.HostPoolNotFound):
         driver.add_hosts("r-404", ["compute1"])
@@ -519,6 +574,8 @@ def test_the_power_task_marks_a_host_down_when_nova_says_so(
         {},
     )
     host_db.host_power_set(host["id"], {})
+    driver.ensure_pool("freepool", {})
+    driver.add_hosts("freepool", ["compute1"])
     healed = []
     task = host_power.PowerManager(healed.append, driver)
     assert task.run_once()["down"] == 0
@@ -528,3 +585,4 @@ def test_the_power_task_marks_a_host_down_when_nova_says_so(
     assert healed == [host["id"]]
     got = host_db.host_get(host["id"])
     assert (got["reservable"], got["power"]["health"]) == (False, "down")
+    assert fake.pools()["freepool"][1] == []  # out of the free pool

@@ -2,17 +2,63 @@
 the field tables and query lists its handlers validate with."""
 
 from climate.api import openapi as oa
+from climate.plugins.hosts import power
 from climate.plugins.hosts.api import blocks, hosts, images
 
 _OBJECT = {"type": "object"}
+_TEXT = {"type": "string"}
+_NULLABLE_TEXT = {"type": ["string", "null"]}
+_NULLABLE_INTEGER = {"type": ["integer", "null"]}
 HOST = {
     "type": "object",
     "required": ["id", "hypervisor_hostname"],
     "properties": {
-        "id": {"type": "string"},
-        "hypervisor_hostname": {"type": "string"},
+        "id": _TEXT,
+        "hypervisor_hostname": _TEXT,
         "reservable": {"type": "boolean"},
+        "created_at": oa.DATE,
+        "updated_at": oa.NULLABLE_DATE,
+        # From the compute driver.
+        "service_name": _NULLABLE_TEXT,
+        "vcpus": _NULLABLE_INTEGER,
+        "memory_mb": _NULLABLE_INTEGER,
+        "local_gb": _NULLABLE_INTEGER,
+        "hypervisor_type": _NULLABLE_TEXT,
+        "hypervisor_version": _NULLABLE_INTEGER,
+        "cpu_info": _NULLABLE_TEXT,
+        "availability_zone": _NULLABLE_TEXT,
+        "trust_id": {"type": "null"},
+        # How it is loaded with images.
+        "provisioning_driver": _TEXT,
+        "os_module": _TEXT,
+        "address": _NULLABLE_TEXT,
+        "current_image_id": _NULLABLE_TEXT,
+        "clean": {"type": "boolean"},
+        "projects": {"type": "array", "items": _TEXT},
+        # How it is powered (never the BMC's credentials).
+        "power_driver": {
+            "type": "string",
+            "description": "Entry point of climate.power.drivers",
+        },
+        "power_address": _NULLABLE_TEXT,
+        "power_state": {
+            "enum": [
+                power.ON,
+                power.OFF,
+                power.POWERING_ON,
+                power.POWERING_OFF,
+            ],
+            "description": "As Climate last saw it",
+        },
+        "power_state_since": oa.NULLABLE_DATE,
+        "health": {
+            "enum": ["ok", "warning", "critical", power.DOWN],
+            "description": "down: marked failed, not reservable until an "
+            "operator makes it reservable again",
+        },
     },
+    # Its capabilities, flattened as top-level keys.
+    "additionalProperties": {"type": "string"},
 }
 ALLOCATION = {
     "type": "object",

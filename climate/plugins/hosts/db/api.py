@@ -78,6 +78,7 @@ from climate.plugins.hosts.db.reservations import (  # noqa: F401
     host_reservation_fields,
     host_reservation_update,
     reservation_hosts,
+    reservations_to_hand_over,
 )
 from climate.plugins.hosts.db.shares import (  # noqa: F401
     host_share_allocate,

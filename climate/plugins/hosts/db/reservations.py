@@ -4,6 +4,7 @@ lease reads and usage limits need of them.  Re-exported by ``api``.
 
 import sqlalchemy as sa
 
+from climate import states
 from climate.db import engine, models
 from climate.plugins.hosts import models as host_models
 
@@ -127,3 +128,25 @@ def reservation_hosts(reservation_ids):
                 {"name": name, "capabilities": capabilities.get(host_id, {})}
             )
         return out
+
+
+def reservations_to_hand_over():
+    """The active host reservations whose hosts were swapped (healing):
+    their replacement hosts may still wait to be handed over.
+
+    :returns: ``[(reservation_id, lease_id)]``.
+    """
+    R = models.Reservation
+    with engine.reader() as session:
+        return [
+            tuple(row)
+            for row in session.execute(
+                sa.select(R.id, R.lease_id)
+                .join(HR, HR.reservation_id == R.id)
+                .where(
+                    R.status == states.ReservationStatus.ACTIVE,
+                    R.resources_changed.is_(True),
+                )
+                .order_by(R.id)
+            )
+        ]

@@ -287,3 +287,32 @@ def test_a_lease_starting_soon_gets_the_spare_that_is_on(
             end=END + datetime.timedelta(days=31),
         )
     assert len(hosts_of(later)) == 1
+
+
+def test_a_replacement_is_handed_over_after_a_manager_restart(
+    powered, reserve, hosts_of, pass_at, run_at, pools, plugin, config
+):
+    """The hand-over of a replacement is found again in the database: a
+    manager that did not heal the host (a restart, another manager)
+    finishes it at its next pass."""
+    powered("a", "b")
+    lease = reserve()
+    run_at(START)
+    (failing,) = hosts_of(lease)
+    (spare,) = {"a", "b"} - {failing}
+    reservation_id = lease["reservations"][0]["id"]
+    simulated.set_health(failing, "critical")
+    pass_at(START + 60 * MINUTE)
+    pass_at(START + 61 * MINUTE)  # marked down, healed; the spare boots
+    assert hosts_of(lease) == [spare]
+    assert spare not in pools()[reservation_id][1]
+    # The manager that healed it is gone; a new one starts.
+    restarted = type(plugin)()
+    with clock.use(clock.VirtualClock(START + 65 * MINUTE)):
+        restarted._power_pass()
+    assert pools()[reservation_id][1] == [spare]
+    assert spare not in pools()[config.conf.compute.freepool_name][1]
+    # Handed over: later passes leave the pool alone.
+    with clock.use(clock.VirtualClock(START + 66 * MINUTE)):
+        restarted._power_pass()
+    assert pools()[reservation_id][1] == [spare]
