@@ -148,6 +148,12 @@ class VirtualInstancePlugin(base.ResourcePlugin):
     def __init__(self):
         self._driver = compute.load(CONF.compute.driver)
         self._local = CONF.compute.driver == "local"
+        # With Nova: placement inventory, flavor and aggregate in Nova.
+        self._capacity = None
+        if CONF.compute.driver == "nova":
+            from climate.plugins.instances import nova
+
+            self._capacity = nova.NovaCapacity(self._driver)
 
     def rpc_endpoints(self):
         """None: the plugin has no RPC methods of its own."""
@@ -216,10 +222,10 @@ class VirtualInstancePlugin(base.ResourcePlugin):
                 "service to shelve it until the lease starts; the local "
                 "compute driver has none (set [compute] driver = nova)"
             )
-        if not self._local:
+        if not self._local and self._capacity is None:
             raise exceptions.NotSupported(
                 what="instance reservations with [compute] driver = "
-                f"{CONF.compute.driver} (only local, for now)",
+                f"{CONF.compute.driver} (only local and nova)",
                 resource_type=self.resource_type,
             )
 
@@ -230,6 +236,25 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         holding its slots in its pool; run again (an update), it keeps
         the flavor and adds the hosts new to the pool."""
         options = conf.options()
+        if self._capacity is not None:
+            flavor_id = self._capacity.start(
+                lease,
+                reservation,
+                f"{options.flavor_prefix}{reservation['id']}",
+            )
+            if reservation.get("flavor_id") != flavor_id:
+                instance_db.instance_reservation_update(
+                    reservation["id"], {"flavor_id": flavor_id}
+                )
+            LOG.info(
+                "reservation %s: Nova flavor %s for %d instance(s) given to "
+                "project %s",
+                reservation["id"],
+                flavor_id,
+                reservation["amount"],
+                lease["project_id"],
+            )
+            return
         flavor = instance_db.flavor_ensure(
             reservation["id"],
             {
@@ -267,6 +292,12 @@ class VirtualInstancePlugin(base.ResourcePlugin):
             reservation["id"],
             reservation.get("on_end"),
         )
+        if self._capacity is not None:
+            self._capacity.end(
+                reservation,
+                reservation.get("on_end") or conf.options().default_on_end,
+            )
+            return
         instance_db.flavor_delete(reservation["id"])
         self._driver.delete_pool(reservation["id"])
 
