@@ -37,7 +37,9 @@ placement_opts = [
         default={},
         help="Headers sent with every Placement request, as name:value "
         "pairs separated by commas.  Only for a Placement without "
-        "Keystone (tests, auth_strategy = noauth2): X-Auth-Token:admin.",
+        "Keystone (tests, auth_strategy = noauth2): X-Auth-Token:admin "
+        "(an X-Auth-Token given here is sent instead of the session's "
+        "token).",
     ),
 ]
 

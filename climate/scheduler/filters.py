@@ -68,4 +68,9 @@ class ClimateFilter(nova_filters.BaseHostFilter):
             spec_obj.project_id,
             freepool_name=CONF.climate.freepool_name,
             flavor_specs=specs,
+            instance_uuid=(
+                spec_obj.instance_uuid
+                if spec_obj.obj_attr_is_set("instance_uuid")
+                else None
+            ),
         )

@@ -1,17 +1,22 @@
 """virtual:instance reservations against a real Nova and Placement.
 
 One stack for the module (``tests/services/nova_stack.py``: placement,
-nova-api, nova-conductor, nova-scheduler with ``ClimateFilter``, two
+nova-api with Climate's ``climate.nova.api`` filter in its paste
+pipeline, nova-conductor, nova-scheduler with ``ClimateFilter``, two
 fake computes) and ``climate-all`` with ``[compute] driver = nova``
 reaching Placement without Keystone.  The tests run in order on that
-one cloud: the first registers both hosts.
+one cloud: the first makes ``compute1`` reservable and boots on
+``compute2`` (outside Climate); the capacity test makes ``compute2``
+reservable too.
 """
 
 import datetime
+import json
 
 import pytest
 import requests
 
+from climate.nova.api import LEASE_HEADER
 from tests import helpers
 from tests.services import nova_stack
 from tests.services.conftest import unavailable
@@ -62,11 +67,13 @@ def cloud(tmp_path_factory, _databases, _vhost):  # noqa: F811
     if missing:
         unavailable(missing)
     workdir = tmp_path_factory.mktemp("nova-instances")
-    nova = nova_stack.NovaStack(workdir, _databases, _vhost)
+    port = helpers.free_port()
+    url = f"http://127.0.0.1:{port}"
+    # nova-api runs climate.nova.api in its pipeline, against climate-all.
+    nova = nova_stack.NovaStack(workdir, _databases, _vhost, climate_url=url)
     climate = None
     try:
         nova.start()
-        port = helpers.free_port()
         config_file = helpers.write_config(
             workdir / "climate.conf",
             {
@@ -92,7 +99,6 @@ def cloud(tmp_path_factory, _databases, _vhost):  # noqa: F811
         climate = helpers.ClimateProcess(
             "climate-all", config_file, workdir / "climate-all.log"
         )
-        url = f"http://127.0.0.1:{port}"
         climate.wait_http(f"{url}/", timeout=60)
         yield Cloud(nova, url)
     except BaseException:
@@ -147,13 +153,144 @@ def _providers(cloud, reservation_id):
     ]
 
 
+def _register(cloud, host):
+    response = cloud.climate(
+        "POST", "/v1/os-hosts", ADMIN, json={"name": host}
+    )
+    assert response.status_code in (200, 201, 409), response.text
+
+
+def _hinted_boot(nova, project, lease_params):
+    body = {
+        "server": {
+            "name": "hinted",
+            "imageRef": nova_stack.IMAGE_ID,
+            "flavorRef": nova.flavor,
+            "networks": "none",
+        },
+        "os:scheduler_hints": {
+            "reserved": "True",
+            "lease_params": lease_params,
+        },
+    }
+    return nova.post(
+        "/servers", body, headers=nova_stack.headers(project), timeout=180
+    )
+
+
+def _project_servers(nova, project):
+    response = nova.get(
+        "/servers", params={"all_tenants": 1, "project_id": project}
+    )
+    assert response.status_code == 200, response.text
+    return {s["id"] for s in response.json()["servers"]}
+
+
+def _in(seconds):
+    when = helpers.utcnow() + datetime.timedelta(seconds=seconds)
+    return when.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def test_a_hinted_boot_reserves_the_server_until_its_lease_starts(cloud):
+    nova = cloud.nova
+    _register(cloud, "compute1")
+    params = json.dumps(
+        {"name": "reserved-server", "start": _in(40), "end": _in(3600)}
+    )
+    response = _hinted_boot(nova, OWNER, params)
+    assert response.status_code == 202, response.text
+    server_id = response.json()["server"]["id"]
+    lease_id = response.headers[LEASE_HEADER]
+
+    # Shelved and offloaded until the start; RESERVED in Climate.
+    def shelved():
+        server = nova.server(server_id)
+        return server if server["status"] == "SHELVED_OFFLOADED" else None
+
+    helpers.wait_for(shelved, 60, interval=0.5, message="the shelve")
+    lease = cloud.climate(
+        "GET", f"/v1/leases/{lease_id}", _project(OWNER)
+    ).json()["lease"]
+    (reservation,) = lease["reservations"]
+    assert reservation["server"] == {"id": server_id, "state": "RESERVED"}
+    assert [h["name"] for h in reservation["hosts"]] == ["compute1"]
+
+    # At the start: unshelved onto the reserved host.
+    def awake():
+        server = nova.server(server_id)
+        return server if server["status"] == "ACTIVE" else None
+
+    server = helpers.wait_for(awake, 120, interval=0.5, message="unshelve")
+    assert server["OS-EXT-SRV-ATTR:host"] == "compute1"
+    lease = cloud.climate(
+        "GET", f"/v1/leases/{lease_id}", _project(OWNER)
+    ).json()["lease"]
+    assert lease["reservations"][0]["server"]["state"] == "ACTIVE"
+
+    # The end (on_end delete): the server goes, and its pool.
+    end = helpers.utcnow() + datetime.timedelta(seconds=5)
+    response = cloud.climate(
+        "PUT",
+        f"/v1/leases/{lease_id}",
+        _project(OWNER),
+        json={"end_date": end.isoformat(timespec="seconds")},
+    )
+    assert response.status_code == 200, response.text
+    helpers.wait_for(
+        lambda: nova.server(server_id) is None,
+        120,
+        interval=1,
+        message="the server deleted at the end",
+    )
+    reservation_id = reservation["id"]
+    helpers.wait_for(
+        lambda: reservation_id not in nova.aggregates(),
+        30,
+        interval=0.5,
+        message="the server's pool removed",
+    )
+
+
+def test_a_hinted_boot_that_cannot_be_leased_leaves_no_server(cloud):
+    nova = cloud.nova
+    before = _project_servers(nova, OWNER)
+    for params, needs in (
+        ("{not json", "not JSON"),
+        (json.dumps({"name": "x", "start": "now"}), "needs end"),
+    ):
+        response = _hinted_boot(nova, OWNER, params)
+        assert response.status_code == 400, response.text
+        assert needs in response.text
+    assert _project_servers(nova, OWNER) == before
+
+    # A name the project already uses: the Lease API answers 409, and
+    # the server the filter let Nova create is deleted.
+    params = json.dumps(
+        {"name": "reserved-server", "start": "now", "end": _in(3600)}
+    )
+    response = _hinted_boot(nova, OWNER, params)
+    assert response.status_code == 409, response.text
+    assert (
+        "reserved-server" in response.json()["conflictingRequest"]["message"]
+    )
+    helpers.wait_for(
+        lambda: _project_servers(nova, OWNER) == before,
+        60,
+        interval=0.5,
+        message="the hinted server deleted",
+    )
+
+
 def test_a_capacity_lease_boots_exactly_amount_servers_of_its_flavor(cloud):
     nova = cloud.nova
+    helpers.wait_for(
+        lambda: not nova.servers_on("compute2"),
+        60,
+        interval=0.5,
+        message="compute2 without servers",
+    )
     for host in nova_stack.HOSTS:
-        response = cloud.climate(
-            "POST", "/v1/os-hosts", ADMIN, json={"name": host}
-        )
-        assert response.status_code in (200, 201), response.text
+        _register(cloud, host)
     # Every host in the free pool: an ordinary boot finds none.
     response = _boot(nova, OWNER, nova.flavor)
     assert response.status_code == 202, response.text

@@ -31,6 +31,7 @@ import time
 
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exceptions
+from keystoneauth1 import token_endpoint
 from oslo_config import cfg
 from oslo_log import log as logging
 
@@ -48,6 +49,11 @@ OWNER_KEY = "climate:owner"
 FLAVOR_RESERVATION_KEY = "climate:reservation"
 #: Marks a reservation aggregate of instance capacity.
 INSTANCE_POOL_KEY = "climate:instance_reservation"
+#: Marks the aggregate of a reserved server (the reserved-server form):
+#: its value is the server's id (``ClimateFilter``).
+SERVER_KEY = "climate:server"
+#: Unshelve onto a named host (admin): 2.91.
+UNSHELVE_MICROVERSION = "2.91"
 _POLL = 1.0
 # Server states that hold no host.
 _OFF_HOST = {"SHELVED_OFFLOADED"}
@@ -83,14 +89,21 @@ class NovaCapacity:
                 "Keystone ([service_credentials] auth_type = none) there "
                 "is no catalog to find the Placement API in"
             )
+        headers = dict(conf.additional_headers)
+        auth = None
+        token = headers.pop("X-Auth-Token", None)
+        if token is not None:
+            # keystoneauth's "none" plugin sends a token of its own.
+            auth = token_endpoint.Token(conf.endpoint_override, token)
         self._placement = ks_adapter.Adapter(
             session=session,
+            auth=auth,
             service_type="placement",
             interface=conf.interface,
             region_name=conf.region_name,
             endpoint_override=conf.endpoint_override,
             default_microversion=PLACEMENT_MICROVERSION,
-            additional_headers=dict(conf.additional_headers),
+            additional_headers=headers,
             connect_retries=CONF.nova.retries,
             status_code_retries=CONF.nova.retries,
             retriable_status_codes=[500, 502, 503, 504],
@@ -274,6 +287,96 @@ class NovaCapacity:
             "shelved" if policy == "shelve" else "deleted",
             policy,
         )
+
+    # The reserved-server form -----------------------------------------------
+
+    def find_server(self, server_id, project_id):
+        """The server ``server_id`` of ``project_id``.
+
+        :raises NotFound: Nova does not know it, or it is another
+            project's (the same answer: nothing is told about it).
+        """
+        found = self._nova._call("GET", f"/servers/{server_id}", absent=True)
+        server = (found or {}).get("server")
+        if server is None or server.get("tenant_id") != project_id:
+            raise exceptions.NotFound(object="Server", id=server_id)
+        return server
+
+    def shelve(self, server_id):
+        """Shelve the server (Nova offloads it: it holds no host)."""
+        self._nova._call(
+            "POST",
+            f"/servers/{server_id}/action",
+            json={"shelve": None},
+            absent=True,
+            conflict_ok=True,
+        )
+
+    def start_server(self, lease, reservation, server_id):
+        """Unshelve the reserved server onto the host admission set
+        aside for it, through the reservation's aggregate (owned by the
+        project, naming the server for ``ClimateFilter``).
+
+        :raises NotReady: the server is still being shelved.
+        :raises NotFound: the server is gone.
+        """
+        reservation_id = reservation["id"]
+        hosts = [h["name"] for h in reservation.get("hosts") or ()]
+        self._nova._ensure_aggregate(
+            reservation_id,
+            None,
+            {OWNER_KEY: lease["project_id"], SERVER_KEY: server_id},
+        )
+        self._nova.add_hosts(reservation_id, hosts)
+        found = self._nova._call("GET", f"/servers/{server_id}", absent=True)
+        if found is None:
+            raise exceptions.NotFound(object="Server", id=server_id)
+        status = found["server"]["status"]
+        if status not in ("SHELVED", "SHELVED_OFFLOADED"):
+            if status == "ACTIVE":
+                return  # a retry after the unshelve
+            raise exceptions.NotReady(
+                reason=f"server {server_id} is {status}, not yet shelved",
+                retry_after=2,
+            )
+        body = {"unshelve": None}
+        if hosts:
+            body = {"unshelve": {"host": self._nova._host(hosts[0])}}
+        self._nova._call(
+            "POST",
+            f"/servers/{server_id}/action",
+            json=body,
+            microversion=UNSHELVE_MICROVERSION,
+        )
+        LOG.info(
+            "reservation %s: server %s unshelved onto %s",
+            reservation_id,
+            server_id,
+            ", ".join(hosts) or "any host",
+        )
+
+    def end_server(self, reservation, server_id, policy):
+        """Handle the reserved server by ``policy`` (waiting at most
+        ``[nova] reclaim_timeout`` seconds), then remove its aggregate."""
+        deadline = time.monotonic() + CONF.nova.reclaim_timeout
+        acted = False
+        while True:
+            found = self._nova._call(
+                "GET", f"/servers/{server_id}", absent=True
+            )
+            server = (found or {}).get("server")
+            if server is None or server["status"] in _OFF_HOST:
+                break
+            if time.monotonic() >= deadline:
+                raise exceptions.HostInUse(
+                    reason=f"server {server_id} still holds a host after "
+                    f"{CONF.nova.reclaim_timeout} s (on_end={policy})"
+                )
+            if not acted:
+                self._reclaim(server, policy, reservation["id"])
+                acted = True
+            time.sleep(_POLL)
+        self._nova.delete_pool(reservation["id"])
 
     # Placement ---------------------------------------------------------------
 

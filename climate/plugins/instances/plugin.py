@@ -21,8 +21,9 @@ from oslo_log import log as logging
 from climate import compute, exceptions, stages, states
 from climate.plugins import base
 from climate.plugins.hosts import shares
-from climate.plugins.instances import availability, conf, request
+from climate.plugins.instances import availability, conf, request, server_form
 from climate.plugins.instances.db import api as instance_db
+from climate.plugins.instances.db import server_api
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         "on_end",
         "flavor_id",
         "hosts",
+        "server",
     )
 
     @classmethod
@@ -83,6 +85,10 @@ class VirtualInstancePlugin(base.ResourcePlugin):
                 for share in held
             ]
             own["host_ids"] = [share["computehost_id"] for share in held]
+        # The reserved-server form: {"id", "state"} (RESERVED, ACTIVE...).
+        for reservation_id, server in server_api.servers_of(fields).items():
+            fields[reservation_id]["server"] = server
+            fields[reservation_id]["server_id"] = server["id"]
         return fields
 
     @classmethod
@@ -164,6 +170,8 @@ class VirtualInstancePlugin(base.ResourcePlugin):
     def reserve(self, context, lease, reservation, values):
         wanted = request.parse(values)
         self._check_form(wanted)
+        if wanted.server_id is not None:
+            wanted = server_form.sized(self._capacity, wanted, lease)
         tree = shares.parse_query(
             wanted.resource_properties, "resource_properties"
         )
@@ -172,6 +180,10 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         )
         start, end = _window(lease, reservation)
         _allocate(reservation, lease, start, end, wanted, tree)
+        if wanted.server_id is not None:
+            server_form.hold(
+                self._capacity, lease, reservation, wanted.server_id
+            )
         return row["id"]
 
     def update(self, context, lease, reservation, values):
@@ -180,6 +192,12 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         }
         wanted = request.parse(values, current)
         self._check_form(wanted)
+        if wanted.server_id is not None:
+            if wanted.server_id != current.get("server_id"):
+                raise exceptions.InvalidInput(
+                    reason="a reservation's server_id cannot change"
+                )
+            wanted = server_form.with_sizes_of(wanted, reservation)
         started = reservation["status"] != states.ReservationStatus.PENDING
         resized = any(
             getattr(wanted, f) != reservation.get(f) for f in request.SIZES
@@ -214,6 +232,7 @@ class VirtualInstancePlugin(base.ResourcePlugin):
     def release(self, lease, reservation):
         shares.release(reservation["id"])
         instance_db.flavor_delete(reservation["id"])
+        server_api.server_release(reservation["id"])
 
     def _check_form(self, wanted):
         if wanted.server_id is not None and self._local:
@@ -236,6 +255,9 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         holding its slots in its pool; run again (an update), it keeps
         the flavor and adds the hosts new to the pool."""
         options = conf.options()
+        if reservation.get("server"):
+            server_form.start(self._capacity, lease, reservation)
+            return
         if self._capacity is not None:
             flavor_id = self._capacity.start(
                 lease,
@@ -292,6 +314,13 @@ class VirtualInstancePlugin(base.ResourcePlugin):
             reservation["id"],
             reservation.get("on_end"),
         )
+        if reservation.get("server"):
+            server_form.end(
+                self._capacity,
+                reservation,
+                reservation.get("on_end") or conf.options().default_on_end,
+            )
+            return
         if self._capacity is not None:
             self._capacity.end(
                 reservation,

@@ -79,3 +79,15 @@ def test_a_reservation_flavor_passes_only_on_its_pool(
 def test_a_flavor_without_the_spec_decides_as_before():
     assert decision.host_passes([FREE], {}, "p1", flavor_specs={}) is False
     assert decision.host_passes([], {}, "p1", flavor_specs={"x": "1"})
+
+
+def test_a_reserved_server_passes_on_its_pool_only():
+    pool = ("r-5", {"climate:owner": "p1", "climate:server": "s-1"})
+    assert decision.host_passes([FREE, pool], {}, "p1", instance_uuid="s-1")
+    assert not decision.host_passes(
+        [FREE, pool], {}, "p2", instance_uuid="s-1"
+    )
+    assert not decision.host_passes(
+        [FREE, pool], {}, "p1", instance_uuid="s-2"
+    )
+    assert not decision.host_passes([FREE], {}, "p1", instance_uuid="s-1")
