@@ -184,10 +184,9 @@ class ReservedBootFilter:
 
     def _server_request(self, request, method, server_id):
         sub = webob.Request.blank(
-            f"{request.script_name}{request.path_info.rstrip('/')}/"
-            f"{server_id}",
-            method=method,
+            f"{request.path_info.rstrip('/')}/{server_id}", method=method
         )
+        sub.script_name = request.script_name
         sub.environ.update(
             {
                 k: v
