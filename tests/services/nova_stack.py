@@ -29,6 +29,7 @@ import sys
 import textwrap
 import threading
 import time
+import uuid
 
 import requests
 
@@ -131,6 +132,7 @@ _IMAGE_SCHEMA = {
 class _StandIn(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     kind = None  # "image" or "network"
+    snapshots = None  # the images made by shelve: {id: image}
 
     def log_message(self, format, *args):  # noqa: A002
         pass
@@ -175,6 +177,10 @@ class _StandIn(http.server.BaseHTTPRequestHandler):
                 )
             elif path == "/v2/schemas/image":
                 self._answer(200, _IMAGE_SCHEMA)
+            elif path.removeprefix("/v2/images/") in self.snapshots:
+                self._answer(
+                    200, self.snapshots[path.removeprefix("/v2/images/")]
+                )
             elif path == f"/v2/images/{IMAGE_ID}":
                 self._answer(200, _image(self._base()))
             elif path == "/v2/images":
@@ -208,21 +214,59 @@ class _StandIn(http.server.BaseHTTPRequestHandler):
             self._answer(404, {"NeutronError": {"message": "not found"}})
 
     def do_POST(self):
+        path = self.path.split("?")[0].rstrip("/")
+        if self.kind == "image" and path == "/v2/images":
+            # A snapshot (shelve, createImage): kept until deleted.
+            length = int(self.headers.get("Content-Length") or 0)
+            asked = json.loads(self.rfile.read(length) or b"{}")
+            image = dict(
+                _image(self._base()),
+                id=str(uuid.uuid4()),
+                status="queued",
+                visibility="private",
+            )
+            image.update(
+                {k: v for k, v in asked.items() if isinstance(v, str)}
+            )
+            self.snapshots[image["id"]] = image
+            self._answer(201, image)
+            return
         self._drain()
+        self._answer(404, {"message": "not supported by the stand-in"})
+
+    def do_PUT(self):
+        self._drain()
+        path = self.path.split("?")[0].rstrip("/")
+        image_id = path.removeprefix("/v2/images/").removesuffix("/file")
+        if self.kind == "image" and image_id in self.snapshots:
+            self.snapshots[image_id]["status"] = "active"
+            self._answer(204)
+            return
+        self._answer(404, {"message": "not supported by the stand-in"})
+
+    def do_PATCH(self):
+        self._drain()
+        path = self.path.split("?")[0].rstrip("/")
+        image_id = path.removeprefix("/v2/images/")
+        if self.kind == "image" and image_id in self.snapshots:
+            self._answer(200, self.snapshots[image_id])
+            return
         self._answer(404, {"message": "not supported by the stand-in"})
 
     def do_DELETE(self):
         self._drain()
+        path = self.path.split("?")[0].rstrip("/")
+        self.snapshots.pop(path.removeprefix("/v2/images/"), None)
         self._answer(204)
-
-    do_PUT = do_PATCH = do_POST
 
 
 class StandIn:
     """Glance (``kind="image"``) or Neutron (``"network"``) on a port."""
 
     def __init__(self, kind):
-        handler = type(f"{kind}Handler", (_StandIn,), {"kind": kind})
+        handler = type(
+            f"{kind}Handler", (_StandIn,), {"kind": kind, "snapshots": {}}
+        )
         self.server = http.server.ThreadingHTTPServer(
             ("127.0.0.1", 0), handler
         )

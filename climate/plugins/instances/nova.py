@@ -331,10 +331,18 @@ class NovaCapacity:
         found = self._nova._call("GET", f"/servers/{server_id}", absent=True)
         if found is None:
             raise exceptions.NotFound(object="Server", id=server_id)
-        status = found["server"]["status"]
+        server = found["server"]
+        status = server["status"]
         if status not in ("SHELVED", "SHELVED_OFFLOADED"):
-            if status == "ACTIVE":
+            wanted = {self._nova._host(h) for h in hosts}
+            if status == "ACTIVE" and (
+                server.get("OS-EXT-SRV-ATTR:host") in wanted or not wanted
+            ):
                 return  # a retry after the unshelve
+            if status in ("ACTIVE", "SHUTOFF") and not server.get(
+                "OS-EXT-STS:task_state"
+            ):
+                self.shelve(server_id)  # never shelved: now
             raise exceptions.NotReady(
                 reason=f"server {server_id} is {status}, not yet shelved",
                 retry_after=2,
