@@ -231,12 +231,39 @@ class _StandIn(http.server.BaseHTTPRequestHandler):
             self.snapshots[image["id"]] = image
             self._answer(201, image)
             return
+        if self.kind == "image" and path.endswith("/members"):
+            # Shelve by an admin shares the snapshot with the owner.
+            length = int(self.headers.get("Content-Length") or 0)
+            asked = json.loads(self.rfile.read(length) or b"{}")
+            self._answer(
+                200,
+                {
+                    "image_id": path.split("/")[3],
+                    "member_id": asked.get("member"),
+                    "status": "accepted",
+                    "created_at": "2026-01-01T00:00:00Z",
+                    "updated_at": "2026-01-01T00:00:00Z",
+                    "schema": "/v2/schemas/member",
+                },
+            )
+            return
         self._drain()
         self._answer(404, {"message": "not supported by the stand-in"})
 
     def do_PUT(self):
         self._drain()
         path = self.path.split("?")[0].rstrip("/")
+        if self.kind == "image" and "/members/" in path:
+            parts = path.split("/")
+            self._answer(
+                200,
+                {
+                    "image_id": parts[3],
+                    "member_id": parts[5],
+                    "status": "accepted",
+                },
+            )
+            return
         image_id = path.removeprefix("/v2/images/").removesuffix("/file")
         if self.kind == "image" and image_id in self.snapshots:
             self.snapshots[image_id]["status"] = "active"
