@@ -129,6 +129,19 @@ _IMAGE_SCHEMA = {
 }
 
 
+_MEMBER_SCHEMA = {
+    "name": "member",
+    "properties": {
+        "image_id": {"type": "string"},
+        "member_id": {"type": "string"},
+        "status": {"type": "string"},
+        "created_at": {"type": "string"},
+        "updated_at": {"type": "string"},
+        "schema": {"type": "string"},
+    },
+}
+
+
 class _StandIn(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     kind = None  # "image" or "network"
@@ -177,6 +190,8 @@ class _StandIn(http.server.BaseHTTPRequestHandler):
                 )
             elif path == "/v2/schemas/image":
                 self._answer(200, _IMAGE_SCHEMA)
+            elif path == "/v2/schemas/member":
+                self._answer(200, _MEMBER_SCHEMA)
             elif path.removeprefix("/v2/images/") in self.snapshots:
                 self._answer(
                     200, self.snapshots[path.removeprefix("/v2/images/")]
