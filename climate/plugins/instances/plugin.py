@@ -72,8 +72,9 @@ class VirtualInstancePlugin(base.ResourcePlugin):
     @classmethod
     def load_fields(cls, reservation_ids):
         """The request's fields, the flavor id once started, and the
-        hosts holding its slots (``{"name", "instances"}``): two queries
-        for any number of reservations."""
+        hosts holding its slots (``{"name", "instances"}``) and, for the
+        reserved-server form, its ``server`` (``{"id", "state"}``): three
+        queries for any number of reservations."""
         fields = instance_db.instance_reservation_fields(reservation_ids)
         for reservation_id, held in shares.held(fields).items():
             own = fields[reservation_id]
