@@ -78,9 +78,20 @@ class NovaCapacity:
 
     def __init__(self, driver, session=None):
         self._nova = driver
+        self._session = session
+        self._adapter = None
+
+    @property
+    def _placement(self):
+        """The Placement adapter, built on first use: a manager whose
+        instance reservations never reach Nova needs no [placement]."""
+        if self._adapter is None:
+            self._adapter = self._build_adapter()
+        return self._adapter
+
+    def _build_adapter(self):
         conf = CONF.placement
-        if session is None:
-            session = service_auth.get_session()
+        session = self._session or service_auth.get_session()
         if CONF.service_credentials.auth_type == "none" and (
             not conf.endpoint_override
         ):
@@ -95,7 +106,7 @@ class NovaCapacity:
         if token is not None:
             # keystoneauth's "none" plugin sends a token of its own.
             auth = token_endpoint.Token(conf.endpoint_override, token)
-        self._placement = ks_adapter.Adapter(
+        return ks_adapter.Adapter(
             session=session,
             auth=auth,
             service_type="placement",
