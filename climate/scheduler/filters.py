@@ -59,9 +59,18 @@ class ClimateFilter(nova_filters.BaseHostFilter):
             for aggregate in host_state.aggregates
         ]
         hint = spec_obj.get_scheduler_hint(decision.HINT)
+        specs = {}
+        if spec_obj.obj_attr_is_set("flavor"):
+            specs = spec_obj.flavor.extra_specs or {}
         return decision.host_passes(
             aggregates,
             {decision.HINT: hint},
             spec_obj.project_id,
             freepool_name=CONF.climate.freepool_name,
+            flavor_specs=specs,
+            instance_uuid=(
+                spec_obj.instance_uuid
+                if spec_obj.obj_attr_is_set("instance_uuid")
+                else None
+            ),
         )

@@ -29,6 +29,7 @@ import sys
 import textwrap
 import threading
 import time
+import uuid
 
 import requests
 
@@ -128,9 +129,23 @@ _IMAGE_SCHEMA = {
 }
 
 
+_MEMBER_SCHEMA = {
+    "name": "member",
+    "properties": {
+        "image_id": {"type": "string"},
+        "member_id": {"type": "string"},
+        "status": {"type": "string"},
+        "created_at": {"type": "string"},
+        "updated_at": {"type": "string"},
+        "schema": {"type": "string"},
+    },
+}
+
+
 class _StandIn(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     kind = None  # "image" or "network"
+    snapshots = None  # the images made by shelve: {id: image}
 
     def log_message(self, format, *args):  # noqa: A002
         pass
@@ -175,6 +190,12 @@ class _StandIn(http.server.BaseHTTPRequestHandler):
                 )
             elif path == "/v2/schemas/image":
                 self._answer(200, _IMAGE_SCHEMA)
+            elif path == "/v2/schemas/member":
+                self._answer(200, _MEMBER_SCHEMA)
+            elif path.removeprefix("/v2/images/") in self.snapshots:
+                self._answer(
+                    200, self.snapshots[path.removeprefix("/v2/images/")]
+                )
             elif path == f"/v2/images/{IMAGE_ID}":
                 self._answer(200, _image(self._base()))
             elif path == "/v2/images":
@@ -208,21 +229,86 @@ class _StandIn(http.server.BaseHTTPRequestHandler):
             self._answer(404, {"NeutronError": {"message": "not found"}})
 
     def do_POST(self):
+        path = self.path.split("?")[0].rstrip("/")
+        if self.kind == "image" and path == "/v2/images":
+            # A snapshot (shelve, createImage): kept until deleted.
+            length = int(self.headers.get("Content-Length") or 0)
+            asked = json.loads(self.rfile.read(length) or b"{}")
+            image = dict(
+                _image(self._base()),
+                id=str(uuid.uuid4()),
+                status="queued",
+                visibility="private",
+            )
+            image.update(
+                {k: v for k, v in asked.items() if isinstance(v, str)}
+            )
+            self.snapshots[image["id"]] = image
+            self._answer(201, image)
+            return
+        if self.kind == "image" and path.endswith("/members"):
+            # Shelve by an admin shares the snapshot with the owner.
+            length = int(self.headers.get("Content-Length") or 0)
+            asked = json.loads(self.rfile.read(length) or b"{}")
+            self._answer(
+                200,
+                {
+                    "image_id": path.split("/")[3],
+                    "member_id": asked.get("member"),
+                    "status": "accepted",
+                    "created_at": "2026-01-01T00:00:00Z",
+                    "updated_at": "2026-01-01T00:00:00Z",
+                    "schema": "/v2/schemas/member",
+                },
+            )
+            return
         self._drain()
+        self._answer(404, {"message": "not supported by the stand-in"})
+
+    def do_PUT(self):
+        self._drain()
+        path = self.path.split("?")[0].rstrip("/")
+        if self.kind == "image" and "/members/" in path:
+            parts = path.split("/")
+            self._answer(
+                200,
+                {
+                    "image_id": parts[3],
+                    "member_id": parts[5],
+                    "status": "accepted",
+                },
+            )
+            return
+        image_id = path.removeprefix("/v2/images/").removesuffix("/file")
+        if self.kind == "image" and image_id in self.snapshots:
+            self.snapshots[image_id]["status"] = "active"
+            self._answer(204)
+            return
+        self._answer(404, {"message": "not supported by the stand-in"})
+
+    def do_PATCH(self):
+        self._drain()
+        path = self.path.split("?")[0].rstrip("/")
+        image_id = path.removeprefix("/v2/images/")
+        if self.kind == "image" and image_id in self.snapshots:
+            self._answer(200, self.snapshots[image_id])
+            return
         self._answer(404, {"message": "not supported by the stand-in"})
 
     def do_DELETE(self):
         self._drain()
+        path = self.path.split("?")[0].rstrip("/")
+        self.snapshots.pop(path.removeprefix("/v2/images/"), None)
         self._answer(204)
-
-    do_PUT = do_PATCH = do_POST
 
 
 class StandIn:
     """Glance (``kind="image"``) or Neutron (``"network"``) on a port."""
 
     def __init__(self, kind):
-        handler = type(f"{kind}Handler", (_StandIn,), {"kind": kind})
+        handler = type(
+            f"{kind}Handler", (_StandIn,), {"kind": kind, "snapshots": {}}
+        )
         self.server = http.server.ThreadingHTTPServer(
             ("127.0.0.1", 0), handler
         )
@@ -295,8 +381,11 @@ class NovaStack:
     :param transport_url: a RabbitMQ vhost of this stack alone.
     """
 
-    def __init__(self, workdir, databases, transport_url):
+    def __init__(self, workdir, databases, transport_url, climate_url=None):
         self.workdir = str(workdir)
+        # With it, nova-api's pipeline runs climate.nova.api against
+        # that Lease API.
+        self.climate_url = climate_url
         self.databases = {
             key: _with_charset(url) for key, url in databases.items()
         }
@@ -386,6 +475,16 @@ class NovaStack:
             text = source.read()
         # No Keystone: nova builds the context from the identity headers.
         text = text.replace(" authtoken keystonecontext", " keystonecontext")
+        if self.climate_url:
+            text = text.replace(
+                "keystonecontext osapi_compute_app_v21",
+                "keystonecontext climate osapi_compute_app_v21",
+            )
+            text += (
+                "\n[filter:climate]\n"
+                "paste.filter_factory = climate.nova.api:filter_factory\n"
+                f"climate_url = {self.climate_url}\n"
+            )
         with open(os.path.join(path, "api-paste.ini"), "w") as target:
             target.write(text)
         # Written by hand: [filter_scheduler] repeats available_filters.
@@ -448,6 +547,11 @@ class NovaStack:
 
             [cinder]
             os_region_name = RegionOne
+
+            # Flavor access checks the project with Keystone: unreachable
+            # (a closed port), nova lets it pass.
+            [keystone]
+            endpoint_override = http://127.0.0.1:9/v3
 
             [vnc]
             enabled = false

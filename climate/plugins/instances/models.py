@@ -66,3 +66,6 @@ class InstanceFlavor(models.Base):
     memory_mb: Mapped[int] = mapped_column(Integer)
     disk_gb: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime.datetime] = mapped_column(DateTime)
+
+
+from climate.plugins.instances import server_models  # noqa: E402, F401  (its table)

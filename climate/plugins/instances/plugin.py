@@ -21,8 +21,9 @@ from oslo_log import log as logging
 from climate import compute, exceptions, stages, states
 from climate.plugins import base
 from climate.plugins.hosts import shares
-from climate.plugins.instances import availability, conf, request
+from climate.plugins.instances import availability, conf, request, server_form
 from climate.plugins.instances.db import api as instance_db
+from climate.plugins.instances.db import server_api
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         "on_end",
         "flavor_id",
         "hosts",
+        "server",
     )
 
     @classmethod
@@ -70,8 +72,9 @@ class VirtualInstancePlugin(base.ResourcePlugin):
     @classmethod
     def load_fields(cls, reservation_ids):
         """The request's fields, the flavor id once started, and the
-        hosts holding its slots (``{"name", "instances"}``): two queries
-        for any number of reservations."""
+        hosts holding its slots (``{"name", "instances"}``) and, for the
+        reserved-server form, its ``server`` (``{"id", "state"}``): three
+        queries for any number of reservations."""
         fields = instance_db.instance_reservation_fields(reservation_ids)
         for reservation_id, held in shares.held(fields).items():
             own = fields[reservation_id]
@@ -83,6 +86,10 @@ class VirtualInstancePlugin(base.ResourcePlugin):
                 for share in held
             ]
             own["host_ids"] = [share["computehost_id"] for share in held]
+        # The reserved-server form: {"id", "state"} (RESERVED, ACTIVE...).
+        for reservation_id, server in server_api.servers_of(fields).items():
+            fields[reservation_id]["server"] = server
+            fields[reservation_id]["server_id"] = server["id"]
         return fields
 
     @classmethod
@@ -148,6 +155,12 @@ class VirtualInstancePlugin(base.ResourcePlugin):
     def __init__(self):
         self._driver = compute.load(CONF.compute.driver)
         self._local = CONF.compute.driver == "local"
+        # With Nova: placement inventory, flavor and aggregate in Nova.
+        self._capacity = None
+        if CONF.compute.driver == "nova":
+            from climate.plugins.instances import nova
+
+            self._capacity = nova.NovaCapacity(self._driver)
 
     def rpc_endpoints(self):
         """None: the plugin has no RPC methods of its own."""
@@ -158,6 +171,8 @@ class VirtualInstancePlugin(base.ResourcePlugin):
     def reserve(self, context, lease, reservation, values):
         wanted = request.parse(values)
         self._check_form(wanted)
+        if wanted.server_id is not None:
+            wanted = server_form.sized(self._capacity, wanted, lease)
         tree = shares.parse_query(
             wanted.resource_properties, "resource_properties"
         )
@@ -166,6 +181,10 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         )
         start, end = _window(lease, reservation)
         _allocate(reservation, lease, start, end, wanted, tree)
+        if wanted.server_id is not None:
+            server_form.hold(
+                self._capacity, lease, reservation, wanted.server_id
+            )
         return row["id"]
 
     def update(self, context, lease, reservation, values):
@@ -174,6 +193,12 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         }
         wanted = request.parse(values, current)
         self._check_form(wanted)
+        if wanted.server_id is not None:
+            if wanted.server_id != current.get("server_id"):
+                raise exceptions.InvalidInput(
+                    reason="a reservation's server_id cannot change"
+                )
+            wanted = server_form.with_sizes_of(wanted, reservation)
         started = reservation["status"] != states.ReservationStatus.PENDING
         resized = any(
             getattr(wanted, f) != reservation.get(f) for f in request.SIZES
@@ -208,6 +233,7 @@ class VirtualInstancePlugin(base.ResourcePlugin):
     def release(self, lease, reservation):
         shares.release(reservation["id"])
         instance_db.flavor_delete(reservation["id"])
+        server_api.server_release(reservation["id"])
 
     def _check_form(self, wanted):
         if wanted.server_id is not None and self._local:
@@ -216,10 +242,10 @@ class VirtualInstancePlugin(base.ResourcePlugin):
                 "service to shelve it until the lease starts; the local "
                 "compute driver has none (set [compute] driver = nova)"
             )
-        if not self._local:
+        if not self._local and self._capacity is None:
             raise exceptions.NotSupported(
                 what="instance reservations with [compute] driver = "
-                f"{CONF.compute.driver} (only local, for now)",
+                f"{CONF.compute.driver} (only local and nova)",
                 resource_type=self.resource_type,
             )
 
@@ -230,6 +256,28 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         holding its slots in its pool; run again (an update), it keeps
         the flavor and adds the hosts new to the pool."""
         options = conf.options()
+        if reservation.get("server"):
+            server_form.start(self._capacity, lease, reservation)
+            return
+        if self._capacity is not None:
+            flavor_id = self._capacity.start(
+                lease,
+                reservation,
+                f"{options.flavor_prefix}{reservation['id']}",
+            )
+            if reservation.get("flavor_id") != flavor_id:
+                instance_db.instance_reservation_update(
+                    reservation["id"], {"flavor_id": flavor_id}
+                )
+            LOG.info(
+                "reservation %s: Nova flavor %s for %d instance(s) given to "
+                "project %s",
+                reservation["id"],
+                flavor_id,
+                reservation["amount"],
+                lease["project_id"],
+            )
+            return
         flavor = instance_db.flavor_ensure(
             reservation["id"],
             {
@@ -267,6 +315,19 @@ class VirtualInstancePlugin(base.ResourcePlugin):
             reservation["id"],
             reservation.get("on_end"),
         )
+        if reservation.get("server"):
+            server_form.end(
+                self._capacity,
+                reservation,
+                reservation.get("on_end") or conf.options().default_on_end,
+            )
+            return
+        if self._capacity is not None:
+            self._capacity.end(
+                reservation,
+                reservation.get("on_end") or conf.options().default_on_end,
+            )
+            return
         instance_db.flavor_delete(reservation["id"])
         self._driver.delete_pool(reservation["id"])
 

@@ -46,3 +46,48 @@ def test_the_decision_imports_without_nova():
         "import climate.scheduler.decision"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+INSTANCE_POOL = ("r-9", {"climate:owner": "p1"})
+FLAVOR = {
+    "climate:reservation": "r-9",
+    "resources:CUSTOM_RESERVATION_R_9": "1",
+}
+
+
+@pytest.mark.parametrize(
+    "aggregates, project, passes",
+    [
+        # An instance reservation's hosts stay in the free pool.
+        ([FREE, INSTANCE_POOL], "p1", True),
+        ([INSTANCE_POOL], "p1", True),
+        ([FREE, INSTANCE_POOL], "p2", False),  # not the owner
+        ([FREE], "p1", False),  # a host the reservation does not hold
+        ([OWNED], "p1", False),  # another reservation's pool
+        ([], "p1", False),  # outside Climate
+    ],
+)
+def test_a_reservation_flavor_passes_only_on_its_pool(
+    aggregates, project, passes
+):
+    assert (
+        decision.host_passes(aggregates, {}, project, flavor_specs=FLAVOR)
+        is passes
+    )
+
+
+def test_a_flavor_without_the_spec_decides_as_before():
+    assert decision.host_passes([FREE], {}, "p1", flavor_specs={}) is False
+    assert decision.host_passes([], {}, "p1", flavor_specs={"x": "1"})
+
+
+def test_a_reserved_server_passes_on_its_pool_only():
+    pool = ("r-5", {"climate:owner": "p1", "climate:server": "s-1"})
+    assert decision.host_passes([FREE, pool], {}, "p1", instance_uuid="s-1")
+    assert not decision.host_passes(
+        [FREE, pool], {}, "p2", instance_uuid="s-1"
+    )
+    assert not decision.host_passes(
+        [FREE, pool], {}, "p1", instance_uuid="s-2"
+    )
+    assert not decision.host_passes([FREE], {}, "p1", instance_uuid="s-1")

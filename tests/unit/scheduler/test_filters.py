@@ -59,6 +59,18 @@ assert climate_filter.host_passes(host(("ssd", {})), spec("p1"))
 free = host(("freepool", {"climate:freepool": "true"}))
 assert not climate_filter.host_passes(free, spec("p1"))
 assert not climate_filter.host_passes(host(("freepool", {})), spec("p1"))
+# An instance reservation's flavor: its pool, though in the free pool.
+flavored = objects.RequestSpec(
+    project_id="p1",
+    scheduler_hints={},
+    flavor=objects.Flavor(extra_specs={"climate:reservation": "r-9"}),
+)
+pool = host(
+    ("freepool", {"climate:freepool": "true"}),
+    ("r-9", {"climate:owner": "p1"}),
+)
+assert climate_filter.host_passes(pool, flavored)
+assert not climate_filter.host_passes(free, flavored)
 print("ok")
 """
 

@@ -1,0 +1,1 @@
+"""Pieces of Climate that run inside Nova's own processes."""

@@ -1,0 +1,534 @@
+"""Instance reservations in a real Nova: placement inventory, a private
+flavor and an aggregate per reservation.
+
+The approach of Blazar's spec "Placement API support for instance
+reservation", written anew:
+
+* at the start, per host holding slots of the reservation, a resource
+  provider nested under the host's compute node provider, with
+  inventory of the custom resource class ``CUSTOM_RESERVATION_<ID>``
+  (the reservation id upper-cased, ``-`` as ``_``): as many units as
+  admission placed instances on that host;
+* a private flavor (id: the reservation id) of the reservation's size
+  that only the lease's project may use, asking for one unit of that
+  class (``resources:CUSTOM_RESERVATION_<ID>=1``) and naming the
+  reservation (``climate:reservation``) for ``ClimateFilter``;
+* an aggregate named after the reservation, without availability zone
+  (a host may hold slots of several reservations), owned by the
+  project, holding those hosts: ``ClimateFilter`` lets a request with
+  the reservation's flavor through to them, though they stay in the
+  free pool for any other request.
+
+Placement then admits exactly ``amount`` servers of the flavor, each on
+a host with a unit left.  At the end the servers of the flavor left are
+deleted, shelved, or snapshotted then deleted (``on_end``), waiting at
+most ``[nova] reclaim_timeout`` seconds, and the flavor, the aggregate,
+the resource providers and the class go.
+"""
+
+import threading
+import time
+
+from keystoneauth1 import adapter as ks_adapter
+from keystoneauth1 import exceptions as ks_exceptions
+from keystoneauth1 import token_endpoint
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from climate import exceptions
+from climate.common import service_auth
+
+CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
+
+#: Nested providers (1.14), resource classes by PUT (1.7), a created
+#: provider in the answer (1.20).
+PLACEMENT_MICROVERSION = "1.26"
+OWNER_KEY = "climate:owner"
+#: The flavor extra spec naming its reservation (``ClimateFilter``).
+FLAVOR_RESERVATION_KEY = "climate:reservation"
+#: Marks a reservation aggregate of instance capacity.
+INSTANCE_POOL_KEY = "climate:instance_reservation"
+#: Marks the aggregate of a reserved server (the reserved-server form):
+#: its value is the server's id (``ClimateFilter``).
+SERVER_KEY = "climate:server"
+#: Unshelve onto a named host (admin): 2.91.
+UNSHELVE_MICROVERSION = "2.91"
+_POLL = 1.0
+# Server states that hold no host.
+_OFF_HOST = {"SHELVED_OFFLOADED"}
+
+
+def resource_class(reservation_id):
+    """The reservation's custom resource class."""
+    return "CUSTOM_RESERVATION_" + reservation_id.upper().replace("-", "_")
+
+
+def provider_name(reservation_id, host):
+    """The name of the reservation's provider nested under ``host``."""
+    return f"reservation-{reservation_id}-{host}"
+
+
+class NovaCapacity:
+    """Starts and ends instance reservations in Nova and Placement.
+
+    :param driver: the manager's ``climate.compute.nova.NovaDriver``
+        (its Compute API calls, aggregates and host names).
+    """
+
+    def __init__(self, driver, session=None):
+        self._nova = driver
+        self._session = session
+        self._adapter = None
+
+    @property
+    def _placement(self):
+        """The Placement adapter, built on first use: a manager whose
+        instance reservations never reach Nova needs no [placement]."""
+        if self._adapter is None:
+            self._adapter = self._build_adapter()
+        return self._adapter
+
+    def _build_adapter(self):
+        conf = CONF.placement
+        session = self._session or service_auth.get_session()
+        if CONF.service_credentials.auth_type == "none" and (
+            not conf.endpoint_override
+        ):
+            raise exceptions.ConfigurationError(
+                reason="[placement] endpoint_override is not set: without "
+                "Keystone ([service_credentials] auth_type = none) there "
+                "is no catalog to find the Placement API in"
+            )
+        headers = dict(conf.additional_headers)
+        auth = None
+        token = headers.pop("X-Auth-Token", None)
+        if token is not None:
+            # keystoneauth's "none" plugin sends a token of its own.
+            auth = token_endpoint.Token(conf.endpoint_override, token)
+        return ks_adapter.Adapter(
+            session=session,
+            auth=auth,
+            service_type="placement",
+            interface=conf.interface,
+            region_name=conf.region_name,
+            endpoint_override=conf.endpoint_override,
+            default_microversion=PLACEMENT_MICROVERSION,
+            additional_headers=headers,
+            connect_retries=CONF.nova.retries,
+            status_code_retries=CONF.nova.retries,
+            retriable_status_codes=[500, 502, 503, 504],
+            raise_exc=False,
+        )
+
+    # Start -------------------------------------------------------------------
+
+    def start(self, lease, reservation, flavor_name):
+        """Make (or, run again after an update, bring up to date) the
+        reservation's inventory, flavor and aggregate; return the flavor
+        id."""
+        reservation_id = reservation["id"]
+        project_id = lease["project_id"]
+        units = {}
+        for share in reservation.get("hosts") or ():
+            if share["instances"] > 0:
+                units[share["name"]] = share["instances"]
+        rc = resource_class(reservation_id)
+        self._placement_call("PUT", f"/resource_classes/{rc}")
+        for host, total in units.items():
+            provider = self._nested_provider(reservation_id, host)
+            self._set_inventory(provider, rc, total)
+        # Hosts an update took the reservation off.
+        for provider in self._providers_of(reservation_id):
+            host = provider["name"][len(provider_name(reservation_id, "")) :]
+            if host not in units:
+                self._delete_provider(provider)
+        flavor_id = self._ensure_flavor(
+            reservation_id, flavor_name, project_id, reservation, rc
+        )
+        self._nova._ensure_aggregate(
+            reservation_id,
+            None,
+            {OWNER_KEY: project_id, INSTANCE_POOL_KEY: "true"},
+        )
+        self._nova.add_hosts(reservation_id, list(units))
+        aggregate = self._nova._aggregate(reservation_id)
+        kept = {self._nova._host(h) for h in units}
+        for host in set(aggregate.get("hosts") or ()) - kept:
+            self._nova._remove(aggregate, host)
+        return flavor_id
+
+    def _ensure_flavor(self, reservation_id, name, project_id, sizes, rc):
+        call = self._nova._call
+        found = call("GET", f"/flavors/{reservation_id}", absent=True)
+        if found is None:
+            call(
+                "POST",
+                "/flavors",
+                json={
+                    "flavor": {
+                        "id": reservation_id,
+                        "name": name,
+                        "vcpus": sizes["vcpus"],
+                        "ram": sizes["memory_mb"],
+                        "disk": sizes["disk_gb"],
+                        "os-flavor-access:is_public": False,
+                    }
+                },
+                conflict_ok=True,
+            )
+        call(
+            "POST",
+            f"/flavors/{reservation_id}/action",
+            json={"addTenantAccess": {"tenant": project_id}},
+            conflict_ok=True,
+        )
+        call(
+            "POST",
+            f"/flavors/{reservation_id}/os-extra_specs",
+            json={
+                "extra_specs": {
+                    f"resources:{rc}": "1",
+                    FLAVOR_RESERVATION_KEY: reservation_id,
+                }
+            },
+        )
+        return reservation_id
+
+    # End ---------------------------------------------------------------------
+
+    def end(self, reservation, policy):
+        """Handle the servers of the reservation's flavor by ``policy``,
+        then remove the flavor, the aggregate, the providers and the
+        class."""
+        reservation_id = reservation["id"]
+        self.reclaim_servers(reservation_id, policy)
+        self._nova._call("DELETE", f"/flavors/{reservation_id}", absent=True)
+        self._nova.delete_pool(reservation_id)
+        deadline = time.monotonic() + CONF.nova.reclaim_timeout
+        for provider in self._providers_of(reservation_id):
+            # Nova frees a deleted server's allocations shortly after.
+            while not self._delete_provider(provider, in_use_ok=True):
+                if time.monotonic() >= deadline:
+                    raise exceptions.ComputeError(
+                        reason=f"resource provider {provider['name']} still "
+                        f"has allocations after {CONF.nova.reclaim_timeout} s"
+                    )
+                time.sleep(_POLL)
+        self._placement_call(
+            "DELETE",
+            f"/resource_classes/{resource_class(reservation_id)}",
+            absent=True,
+            conflict_ok=True,
+        )
+        LOG.info(
+            "reservation %s: flavor, aggregate and placement inventory "
+            "removed",
+            reservation_id,
+        )
+
+    def servers(self, flavor_id):
+        """The servers (of any project) booted with ``flavor_id``."""
+        found = []
+        params = {"all_tenants": 1, "flavor": flavor_id}
+        while True:
+            page = self._nova._call("GET", "/servers/detail", params=params)
+            found.extend(page.get("servers", []))
+            if not page.get("servers_links"):
+                return found
+            params = dict(params, marker=found[-1]["id"])
+
+    def reclaim_servers(self, reservation_id, policy):
+        """Delete, shelve, or snapshot then delete the servers of the
+        reservation's flavor; wait until none holds a host, at most
+        ``[nova] reclaim_timeout`` seconds."""
+        deadline = time.monotonic() + CONF.nova.reclaim_timeout
+        acted = set()
+        while True:
+            left = [
+                s
+                for s in self.servers(reservation_id)
+                if s.get("status") not in _OFF_HOST
+            ]
+            if not left:
+                return
+            if time.monotonic() >= deadline:
+                raise exceptions.HostInUse(
+                    reason=f"{len(left)} server(s) of reservation "
+                    f"{reservation_id} still hold a host after "
+                    f"{CONF.nova.reclaim_timeout} s (on_end={policy})"
+                )
+            fresh = [s for s in left if s["id"] not in acted]
+            if not fresh:
+                time.sleep(_POLL)
+            for server in fresh:
+                self._reclaim(server, policy, reservation_id)
+                acted.add(server["id"])
+
+    def _reclaim(self, server, policy, reservation_id):
+        call = self._nova._call
+        path = f"/servers/{server['id']}"
+        if policy == "shelve":
+            call(
+                "POST",
+                f"{path}/action",
+                json={"shelve": None},
+                absent=True,
+                conflict_ok=True,
+            )
+        else:
+            if policy == "snapshot_then_delete":
+                call(
+                    "POST",
+                    f"{path}/action",
+                    json={
+                        "createImage": {
+                            "name": f"{server.get('name', 'server')}-"
+                            f"{reservation_id}-end"
+                        }
+                    },
+                    absent=True,
+                    conflict_ok=True,
+                )
+            call("DELETE", path, absent=True)
+        LOG.info(
+            "reservation %s ended: server %s %s (on_end=%s)",
+            reservation_id,
+            server["id"],
+            "shelved" if policy == "shelve" else "deleted",
+            policy,
+        )
+
+    # The reserved-server form -----------------------------------------------
+
+    def find_server(self, server_id, project_id):
+        """The server ``server_id`` of ``project_id``.
+
+        :raises NotFound: Nova does not know it, or it is another
+            project's (the same answer: nothing is told about it).
+        """
+        found = self._nova._call("GET", f"/servers/{server_id}", absent=True)
+        server = (found or {}).get("server")
+        if server is None or server.get("tenant_id") != project_id:
+            raise exceptions.NotFound(object="Server", id=server_id)
+        return server
+
+    def shelve(self, server_id):
+        """Shelve the server (Nova offloads it: it holds no host)."""
+        self._nova._call(
+            "POST",
+            f"/servers/{server_id}/action",
+            json={"shelve": None},
+            absent=True,
+            conflict_ok=True,
+        )
+
+    def start_server(self, lease, reservation, server_id):
+        """Unshelve the reserved server onto the host admission set
+        aside for it, through the reservation's aggregate (owned by the
+        project, naming the server for ``ClimateFilter``).
+
+        :raises NotReady: the server is still being shelved.
+        :raises NotFound: the server is gone.
+        """
+        reservation_id = reservation["id"]
+        hosts = [h["name"] for h in reservation.get("hosts") or ()]
+        self._nova._ensure_aggregate(
+            reservation_id,
+            None,
+            {OWNER_KEY: lease["project_id"], SERVER_KEY: server_id},
+        )
+        self._nova.add_hosts(reservation_id, hosts)
+        found = self._nova._call("GET", f"/servers/{server_id}", absent=True)
+        if found is None:
+            raise exceptions.NotFound(object="Server", id=server_id)
+        server = found["server"]
+        status = server["status"]
+        if status not in ("SHELVED", "SHELVED_OFFLOADED"):
+            wanted = {self._nova._host(h) for h in hosts}
+            if status == "ACTIVE" and (
+                server.get("OS-EXT-SRV-ATTR:host") in wanted or not wanted
+            ):
+                return  # a retry after the unshelve
+            if status in ("ACTIVE", "SHUTOFF") and not server.get(
+                "OS-EXT-STS:task_state"
+            ):
+                self.shelve(server_id)  # never shelved: now
+            raise exceptions.NotReady(
+                reason=f"server {server_id} is {status}, not yet shelved",
+                retry_after=2,
+            )
+        body = {"unshelve": None}
+        if hosts:
+            body = {"unshelve": {"host": self._nova._host(hosts[0])}}
+        self._nova._call(
+            "POST",
+            f"/servers/{server_id}/action",
+            json=body,
+            microversion=UNSHELVE_MICROVERSION,
+        )
+        LOG.info(
+            "reservation %s: server %s unshelved onto %s",
+            reservation_id,
+            server_id,
+            ", ".join(hosts) or "any host",
+        )
+
+    def end_server(self, reservation, server_id, policy):
+        """Handle the reserved server by ``policy`` (waiting at most
+        ``[nova] reclaim_timeout`` seconds), then remove its aggregate."""
+        deadline = time.monotonic() + CONF.nova.reclaim_timeout
+        acted = False
+        while True:
+            found = self._nova._call(
+                "GET", f"/servers/{server_id}", absent=True
+            )
+            server = (found or {}).get("server")
+            if server is None or server["status"] in _OFF_HOST:
+                break
+            if time.monotonic() >= deadline:
+                raise exceptions.HostInUse(
+                    reason=f"server {server_id} still holds a host after "
+                    f"{CONF.nova.reclaim_timeout} s (on_end={policy})"
+                )
+            if not acted:
+                self._reclaim(server, policy, reservation["id"])
+                acted = True
+            time.sleep(_POLL)
+        self._nova.delete_pool(reservation["id"])
+
+    # Placement ---------------------------------------------------------------
+
+    def _root_provider(self, host):
+        answer = self._placement_call(
+            "GET", "/resource_providers", params={"name": host}
+        )
+        for provider in answer.get("resource_providers", []):
+            return provider
+        raise exceptions.HypervisorNotFound(name=host)
+
+    def _nested_provider(self, reservation_id, host):
+        name = provider_name(reservation_id, host)
+        answer = self._placement_call(
+            "GET", "/resource_providers", params={"name": name}
+        )
+        for provider in answer.get("resource_providers", []):
+            return provider
+        root = self._root_provider(host)
+        created = self._placement_call(
+            "POST",
+            "/resource_providers",
+            json={"name": name, "parent_provider_uuid": root["uuid"]},
+            conflict_ok=True,
+        )
+        if created is None:  # made at the same time by a retry
+            return self._nested_provider(reservation_id, host)
+        return created
+
+    def _providers_of(self, reservation_id):
+        """The reservation's nested providers: those with inventory of
+        its class, and those named after it."""
+        prefix = provider_name(reservation_id, "")
+        answer = self._placement_call("GET", "/resource_providers")
+        return [
+            p
+            for p in answer.get("resource_providers", [])
+            if p["name"].startswith(prefix)
+        ]
+
+    def _set_inventory(self, provider, rc, total):
+        for _ in range(5):
+            generation = self._placement_call(
+                "GET", f"/resource_providers/{provider['uuid']}"
+            )["generation"]
+            body = {
+                "resource_provider_generation": generation,
+                "inventories": {
+                    rc: {
+                        "total": total,
+                        "max_unit": total,
+                        "min_unit": 1,
+                        "step_size": 1,
+                        "reserved": 0,
+                        "allocation_ratio": 1.0,
+                    }
+                },
+            }
+            answer = self._placement_call(
+                "PUT",
+                f"/resource_providers/{provider['uuid']}/inventories",
+                json=body,
+                conflict_ok=True,
+            )
+            if answer is not None:
+                return
+        raise exceptions.ComputeError(
+            reason=f"placement kept refusing the inventory of "
+            f"{provider['name']}: {self._last_error}"
+        )
+
+    def _delete_provider(self, provider, in_use_ok=False):
+        """Delete a nested provider; False while it has allocations (with
+        ``in_use_ok``)."""
+        answer = self._placement_call(
+            "DELETE",
+            f"/resource_providers/{provider['uuid']}",
+            absent=True,
+            conflict_ok=in_use_ok,
+        )
+        return answer is not None or self._last_status == 404
+
+    def _placement_call(
+        self, method, url, absent=False, conflict_ok=False, **kwargs
+    ):
+        """One Placement call; the JSON body, or None (404 with
+        ``absent``, 409 with ``conflict_ok``)."""
+        try:
+            response = self._placement.request(url, method, **kwargs)
+        except ks_exceptions.ConnectionError as exc:
+            raise exceptions.ComputeUnavailable(
+                reason=f"placement {method} {url}: {exc}"
+            )
+        except ks_exceptions.ClientException as exc:
+            raise exceptions.ComputeUnavailable(
+                reason=f"placement {method} {url}: {type(exc).__name__}: {exc}"
+            )
+        self._answers.status = response.status_code
+        if response.status_code < 400:
+            return response.json() if response.content else {}
+        self._answers.error = _message(response)
+        if (response.status_code == 404 and absent) or (
+            response.status_code == 409 and conflict_ok
+        ):
+            return None
+        reason = (
+            f"placement {method} {url} answered {response.status_code}: "
+            f"{self._last_error}"
+        )
+        if response.status_code >= 500:
+            raise exceptions.ComputeUnavailable(reason=reason)
+        raise exceptions.ComputeError(reason=reason)
+
+    # What this thread's last call answered (the event runner's threads
+    # share the plugin).
+    _answers = threading.local()
+
+    @property
+    def _last_status(self):
+        return getattr(self._answers, "status", None)
+
+    @property
+    def _last_error(self):
+        return getattr(self._answers, "error", None)
+
+
+def _message(response):
+    """Placement's error text: {"errors": [{"detail": ...}]}."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200] or response.reason
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if errors:
+        return "; ".join(str(e.get("detail", e)) for e in errors)[:400]
+    return str(body)[:200]
