@@ -1,7 +1,7 @@
 """virtual:instance: the reserved-server form's servers.
 
 Revision ID: 0010_instance_servers
-Revises: 0009_instances
+Revises: 0008_lease_kinds
 Create Date: 2026-11-30
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_instance_servers"
-down_revision = "0009_instances"
+down_revision = "0008_lease_kinds"
 branch_labels = None
 depends_on = None
 
