@@ -86,6 +86,10 @@ class EventHandler:
         self._releasing = [
             s.event_type for s in self.lifecycle.stages if s.releases
         ]
+        # A lease's next event may run in another worker as soon as this
+        # one is recorded; finishing and announcing under the lease's lock
+        # keeps its notifications in the order its events ran.
+        self._lease_locks = [threading.Lock() for _ in range(64)]
 
     def rank(self, event):
         """Sort key of due events, first to run first.
@@ -298,6 +302,11 @@ class EventHandler:
         )
 
     def _finish(self, event, stage, lease):
+        lock = self._lease_locks[hash(lease["id"]) % len(self._lease_locks)]
+        with lock:
+            return self._finish_and_announce(event, stage, lease)
+
+    def _finish_and_announce(self, event, stage, lease):
         deleted = stage.event_type == stages.DELETE.event_type
         with db_api.writer():
             if not db_api.event_finish(event, E.DONE):
