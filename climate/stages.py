@@ -334,4 +334,6 @@ def _lease_transitions(stages):
     # like the others.  (A queued lease holds nothing: deleting it
     # removes it at once, without DELETING.)
     table[L.QUEUED].add(L.PENDING)
+    # A queued lease the usage limits refuse at placement ends there.
+    table[L.QUEUED].add(L.TERMINATED)
     return {status: frozenset(targets) for status, targets in table.items()}

@@ -60,6 +60,18 @@ class UsageEnforcer:
         for usage_filter in self.filters:
             usage_filter.check(context, lease, current=None)
 
+    def check_queued(self, context, lease):
+        """Refuse a best-effort lease being queued (or its request changed
+        while QUEUED) by the limits that need no window: each filter's
+        ``check_queued``.  ``lease`` is the QUEUED lease, its
+        ``start_date``/``end_date`` its earliest window, no reservations.
+        At placement ``check_create`` judges it all.
+
+        :raises UsageNotAllowed: (403)
+        """
+        for usage_filter in self.filters:
+            usage_filter.check_queued(context, lease)
+
     def check_update(self, context, current, lease):
         """Refuse an update that would break a limit; as ``check_create``,
         with ``current`` the lease as it was before the update."""

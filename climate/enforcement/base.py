@@ -29,6 +29,17 @@ class UsageFilter(abc.ABC):
         :raises UsageNotAllowed: (a subclass) the limit would be broken.
         """
 
+    def check_queued(self, context, lease):
+        """Refuse a best-effort lease as it is queued, if this limit can
+        tell without its window.  ``lease`` is QUEUED, its ``start_date``
+        and ``end_date`` its earliest window (so its length is its
+        duration), without reservations.  By default ``check`` judges it
+        as a create; a filter whose limit depends on the window (or on
+        resources allocated) overrides this to do nothing: ``check``
+        judges it at placement.
+        """
+        self.check(context, lease, current=None)
+
     def on_end(self, context, lease):
         """Learn that ``lease`` has ended or was deleted (nothing by
         default).  Errors are logged and go no further."""

@@ -445,21 +445,69 @@ class LeaseManager:
                 reason="events are computed by Climate; send 'events': [] "
                 "or leave it out"
             )
-        duration = dates.parse_duration(values["duration"], "duration")
-        start = _parse_start(values.get("start_date") or "now", now)
-        _check_length(duration)
-        try:
-            start + duration
-        except OverflowError:
-            raise exceptions.InvalidPeriod(
-                reason=f"duration {values['duration']} from "
-                f"{start:%Y-%m-%d %H:%M} ends past the supported years (1 to "
-                "9999)"
-            )
         requeue = values.get("requeue") or False
         if not isinstance(requeue, bool):
             raise exceptions.InvalidInput(reason="requeue must be a boolean")
-        requested = _reservation_requests(values.get("reservations"))
+        duration, start, requested, earliest = self._queued_request(
+            context,
+            dates.parse_duration(values["duration"], "duration"),
+            _parse_start(values.get("start_date") or "now", now),
+            _reservation_requests(values.get("reservations")),
+            now,
+        )
+        lease_values = {
+            "id": str(uuid.uuid4()),
+            "name": name,
+            "project_id": context.project_id,
+            "user_id": context.user_id,
+            # Until placed: the earliest window it could have.
+            "start_date": start,
+            "end_date": start + duration,
+            "status": L.QUEUED,
+            "degraded": False,
+            "kind": K.BEST_EFFORT,
+            "duration": int(duration.total_seconds()),
+            "not_before": start,
+            "request": json.dumps(requested),
+            "earliest_start": earliest,
+            "requeue": requeue,
+        }
+        with db_api.writer():
+            idempotency.claim(context, "create_lease")
+            lease = db_api.lease_create(lease_values)
+            # The limits that need no window are judged now: a refusal is
+            # a 403 up front, not a lease queued that can never be placed.
+            self._enforcer.check_queued(context, lease)
+            idempotency.record(context, lease)
+        LOG.info(
+            "lease %s (%s) queued for project %s: %s from %s",
+            lease["id"],
+            name,
+            context.project_id,
+            duration,
+            start,
+        )
+        self._notifier.lease(context, "lease.create", lease)
+        self._on_free()
+        return lease
+
+    def _queued_request(self, context, duration, start, requested, now):
+        """Check a best-effort request (create, or update while QUEUED);
+        return ``(duration, start, requested, earliest start)``.
+
+        :raises InvalidPeriod: (400) too short or long, or its earliest
+            end beyond the booking horizon (as an advance lease's end).
+        """
+        _check_length(duration)
+        try:
+            end = start + duration
+        except OverflowError:
+            raise exceptions.InvalidPeriod(
+                reason=f"duration {dates.format_duration(duration)} from "
+                f"{start:%Y-%m-%d %H:%M} ends past the supported years (1 to "
+                "9999)"
+            )
+        _check_horizon(end, now, "its earliest end")
         for request in requested:
             self._plugin(request["resource_type"])
         # Malformed requests are refused now, not found at placement: the
@@ -482,41 +530,37 @@ class LeaseManager:
             )
         except exceptions.NotSupported:
             earliest = None
-        lease_values = {
-            "id": str(uuid.uuid4()),
-            "name": name,
-            "project_id": context.project_id,
-            "user_id": context.user_id,
-            # Until placed: the earliest window it could have.
-            "start_date": start,
-            "end_date": start + duration,
-            "status": L.QUEUED,
-            "degraded": False,
-            "kind": K.BEST_EFFORT,
-            "duration": int(duration.total_seconds()),
-            "not_before": start,
-            "request": json.dumps(requested),
-            "earliest_start": earliest,
-            "requeue": requeue,
-        }
-        with db_api.writer():
-            idempotency.claim(context, "create_lease")
-            lease = db_api.lease_create(lease_values)
-            idempotency.record(context, lease)
-        LOG.info(
-            "lease %s (%s) queued for project %s: %s from %s",
-            lease["id"],
-            name,
-            context.project_id,
-            duration,
-            start,
-        )
-        self._notifier.lease(context, "lease.create", lease)
-        self._on_free()
-        return lease
+        return duration, start, requested, earliest
+
+    def place(self, lease_id, start, guard=None):
+        """Place a queued lease (``_place``); if the usage limits refuse
+        it there (changed since it was queued), end it TERMINATED with the
+        refusal as ``status_reason`` and send ``lease.refused``, rather
+        than leave it queued for ever.  Returns None then."""
+        try:
+            return self._place(lease_id, start, guard)
+        except exceptions.UsageNotAllowed as exc:
+            return self._refuse_queued(lease_id, exc)
+
+    def _refuse_queued(self, lease_id, exc):
+        reason = f"refused by the usage limits at placement: {exc.message}"
+        try:
+            db_api.lease_transition(
+                lease_id,
+                L.TERMINATED,
+                {L.QUEUED},
+                reason=reason,
+                values={"queue_position": None, "earliest_start": None},
+            )
+        except (exceptions.LeaseNotFound, exceptions.InvalidStateTransition):
+            return None  # placed by another manager, or deleted
+        lease = db_api.lease_get(lease_id)
+        LOG.warning("queued lease %s ended: %s", lease_id, reason)
+        self._notifier.lease(_owner(lease), "lease.refused", lease)
+        return None
 
     @db_api.retry_on_deadlock
-    def place(self, lease_id, start, guard=None):
+    def _place(self, lease_id, start, guard=None):
         """Place a queued lease on ``[start, start + duration)`` through
         admission, as an advance lease for that window; return it
         (PENDING), or None if it is no longer queued (placed by another
@@ -535,6 +579,12 @@ class LeaseManager:
                 return None
             if lease["status"] != L.QUEUED:
                 return None
+            # Not beyond the horizon, should it have shrunk since.
+            _check_horizon(
+                start + datetime.timedelta(seconds=lease["duration"]),
+                dates.utcnow(),
+                "the end of its placement",
+            )
             context = _owner(lease)
             lease = self._admit_queued(context, lease, start)
             if guard is not None:
@@ -623,11 +673,20 @@ class LeaseManager:
         values = dict(values)
         refused = {}
         try:
-            return self._update(context, lease_id, values, refused)
+            lease = self._update(context, lease_id, values, refused)
         except exceptions.NotEnoughResourcesAvailable as exc:
             if not refused:
                 raise
             raise self._with_next_available(exc, context, **refused)
+        if (
+            lease["status"] == L.QUEUED
+            and {k for k, v in values.items() if v is not None}
+            & _QUEUED_CHANGES
+        ):
+            # Its new request may fit where the old one did not.
+            self._notifier.lease(context, "lease.update", lease)
+            self._on_free()
+        return lease
 
     def _update(self, context, lease_id, values, refused):
         """The update; ``refused`` gets what ``_with_next_available``
@@ -704,20 +763,47 @@ class LeaseManager:
         return lease
 
     def _update_queued(self, context, lease, values, changes):
-        """Update a lease still QUEUED: its name only, as the scheduler
-        chooses its window and the plugins have not seen its
-        reservations yet.  Inside the update's transaction."""
-        others = sorted(k for k, v in values.items() if v is not None)
-        others = [k for k in others if k not in ("name", "kind")]
+        """Update a lease still QUEUED: its name, and its request
+        (``duration``, earliest start as ``start_date``, ``reservations``
+        as at creation, replacing the ones asked for), checked as at
+        creation; it stays QUEUED.  Its window is the scheduler's, so
+        the rest is a 409.  Inside the update's transaction."""
+        given = {k for k, v in values.items() if v is not None}
+        others = sorted(given - {"name", "kind"} - _QUEUED_CHANGES)
         if others:
             raise exceptions.InvalidState(
                 reason=f"Lease {lease['id']} is QUEUED: the scheduler "
-                "chooses its window, so only its name may change until it "
-                f"is placed (this update also gives {', '.join(others)}); "
-                "delete it and queue it anew to change the rest"
+                "chooses its window, so only its name, duration, earliest "
+                "start (start_date) and reservations may change until it is "
+                f"placed (this update also gives {', '.join(others)})"
+            )
+        if given & _QUEUED_CHANGES:
+            now = dates.utcnow()
+            duration, start, requested, earliest = self._queued_request(
+                context,
+                dates.parse_duration(values["duration"], "duration")
+                if values.get("duration") is not None
+                else datetime.timedelta(seconds=lease["duration"]),
+                _parse_start(values["start_date"], now)
+                if values.get("start_date") is not None
+                else lease["not_before"],
+                _reservation_requests(values["reservations"])
+                if values.get("reservations") is not None
+                else json.loads(lease["request"] or "[]"),
+                now,
+            )
+            changes.update(
+                start_date=start,
+                end_date=start + duration,
+                duration=int(duration.total_seconds()),
+                not_before=start,
+                request=json.dumps(requested),
+                earliest_start=earliest,
             )
         db_api.lease_update(lease["id"], changes)
         lease = db_api.lease_get(lease["id"])
+        if given & _QUEUED_CHANGES:
+            self._enforcer.check_queued(context, lease)
         idempotency.record(context, lease)
         return lease
 
@@ -928,6 +1014,10 @@ class LeaseManager:
             )
 
 
+# What a QUEUED lease's update may change besides its name.
+_QUEUED_CHANGES = frozenset({"duration", "start_date", "reservations"})
+
+
 def _check_idle(lease):
     """Refuse to change a lease a stage is working on.
 
@@ -1003,19 +1093,23 @@ def _check_window(start, end, now, started=False):
             reason=f"end_date {end:%Y-%m-%d %H:%M} must be later than "
             f"start_date {start:%Y-%m-%d %H:%M}"
         )
-    horizon = CONF.manager.booking_horizon
-    last = now + datetime.timedelta(days=horizon)
-    if horizon and end > last:
-        raise exceptions.InvalidPeriod(
-            reason=f"end_date {end:%Y-%m-%d %H:%M} is beyond the booking "
-            f"horizon of {horizon} days ({last:%Y-%m-%d %H:%M}); "
-            "[manager] booking_horizon sets it"
-        )
+    _check_horizon(end, now)
     if started and end <= now:
         raise exceptions.InvalidPeriod(
             reason="end_date of a started lease must be in the future"
         )
     _check_length(end - start)
+
+
+def _check_horizon(end, now, what="end_date"):
+    horizon = CONF.manager.booking_horizon
+    last = now + datetime.timedelta(days=horizon)
+    if horizon and end > last:
+        raise exceptions.InvalidPeriod(
+            reason=f"{what} {end:%Y-%m-%d %H:%M} is beyond the booking "
+            f"horizon of {horizon} days ({last:%Y-%m-%d %H:%M}); "
+            "[manager] booking_horizon sets it"
+        )
 
 
 def _check_length(length):

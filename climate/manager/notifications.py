@@ -6,6 +6,9 @@ default); ``messagingv2`` puts them on the broker of
 transport_url``, for billing, auditing or a dashboard.  The event types:
 
 * ``lease.create``, ``lease.update``, ``lease.delete``: a lease was written;
+* ``lease.preempted``: a preemptible lease ended early for an advance one;
+* ``lease.refused``: a queued lease the usage limits refused at placement
+  (now TERMINATED, the refusal its ``status_reason``);
 * ``lease.event.start_lease``, ``lease.event.before_end_lease``,
   ``lease.event.end_lease``: the manager ran one of a lease's events.
 

@@ -125,7 +125,9 @@ class QueueScheduler:
                 done = None
                 fits = False
             except exceptions.ClimateException as exc:
-                # Refused for another reason (usage limits...): it waits.
+                # Refused for another reason (beyond the booking horizon,
+                # the usage service unreachable...): it waits.  A refusal
+                # of the usage limits has ended it (``place``).
                 LOG.info("queued lease %s not placed: %s", lease["id"], exc)
                 done = None
                 fits = False

@@ -152,3 +152,60 @@ def test_two_managers_never_place_one_lease_twice_postgresql(
         for (_, end), (start, _) in itertools.pairwise(windows):
             assert end <= start, windows
     assert len(allocations) == HOSTS
+
+
+def test_limits_refuse_at_placement_and_a_queued_lease_changes(
+    service_db, config
+):
+    """On PostgreSQL and MariaDB: a queued lease changes its request and
+    stays queued; the limits, lowered while it waits, end it TERMINATED
+    with the reason (one conditional update from QUEUED)."""
+    from climate import context, plugins
+    from climate.enforcement import UsageEnforcer
+    from climate.enforcement.filters import max_lease_duration
+    from climate.manager import leases, queue
+    from climate.queue import orders
+
+    loaded = plugins.load(["physical.host.plugin"])
+    loaded["physical:host"].inventory.create({"name": "h0"})
+    manager = leases.LeaseManager(
+        loaded,
+        enforcer=UsageEnforcer([max_lease_duration.MaxLeaseDurationFilter()]),
+    )
+    user = context.RequestContext(
+        user_id="u1", project_id="p1", overwrite=False
+    )
+    host = {"resource_type": "physical:host", "min": 1, "max": 1}
+    blocker = manager.create(
+        user,
+        {
+            "name": "blocker",
+            "start_date": "now",
+            "end_date": helpers.future(days=1),
+            "reservations": [host],
+        },
+    )
+    lease = manager.create(
+        user,
+        {
+            "name": "be",
+            "kind": "best_effort",
+            "duration": "4h",
+            "reservations": [host],
+        },
+    )
+    changed = manager.update(user, lease["id"], {"duration": "3h"})
+    assert (changed["status"], changed["duration"]) == ("QUEUED", 3 * 3600)
+    scheduler = queue.QueueScheduler(
+        manager, loaded, order=orders.FirstComeFirstServed()
+    )
+    assert scheduler.run_pass() == []
+    config.config(max_lease_duration=120, group="enforcement")
+    manager.delete(user, blocker["id"])
+    assert scheduler.run_pass() == []
+    ended = manager.get(user, lease["id"])
+    assert ended["status"] == "TERMINATED"
+    assert (
+        "refused by the usage limits at placement" in (ended["status_reason"])
+    )
+    assert ended["reservations"] == []

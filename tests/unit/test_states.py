@@ -40,7 +40,7 @@ def test_every_state_has_a_row_and_only_known_targets(table, every):
 
 def test_the_core_lease_table_is_tight():
     assert LIFECYCLE.lease_transitions == {
-        L.QUEUED: {L.PENDING},
+        L.QUEUED: {L.PENDING, L.TERMINATED},
         L.PENDING: {L.STARTING, L.TERMINATING, L.DELETING},
         L.STARTING: {L.STARTING, L.ACTIVE, L.PENDING, L.ERROR},
         L.ACTIVE: {L.UPDATING, L.TERMINATING, L.DELETING},

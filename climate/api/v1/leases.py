@@ -40,6 +40,8 @@ _UPDATE_FIELDS = {
     "defer_by": str,
     "advance_by": str,
     "kind": str,
+    # A QUEUED lease's new duration.
+    "duration": str,
 }
 _LIST_ARGS = ("status", "name", "limit", "marker", "all_projects")
 

@@ -188,3 +188,34 @@ def test_the_configured_token_is_sent(api, config, usage_service):
     _create(api)
 
     assert usage_service.calls[0]["token"] == "s3cret"
+
+
+def test_a_best_effort_lease_is_judged_when_queued(api, usage_service):
+    usage_service.answers["check-create"] = (
+        403,
+        {"message": "Project project-a may not queue work this week"},
+    )
+    body = {
+        "name": "batch",
+        "kind": "best_effort",
+        "duration": "2h",
+        # No host exists: were it queued, it would wait.
+        "reservations": [
+            {"resource_type": "physical:host", "min": 1, "max": 1}
+        ],
+    }
+    response = api.post("/v1/leases", json=body, headers=ALICE)
+    check_error(
+        response,
+        403,
+        "ExternalServiceDenied",
+        "Project project-a may not queue work this week",
+    )
+    assert _names(api) == []
+    del usage_service.answers["check-create"]
+    response = api.post("/v1/leases", json=body, headers=ALICE)
+    assert response.status_code == 201, response.json
+    call = usage_service.calls[-1]
+    assert call["path"] == "/usage/check-create"
+    assert call["body"]["lease"]["status"] == "QUEUED"
+    assert call["body"]["lease"]["duration"] == "2h"

@@ -12,6 +12,8 @@ import pytest
 
 from climate import clock, context, exceptions, plugins, states
 from climate.db import api as db_api
+from climate.enforcement import UsageEnforcer
+from climate.enforcement.filters import max_lease_duration, project_limits
 from climate.manager import events, leases, queue, runner
 from climate.queue import orders
 from tests import helpers
@@ -438,3 +440,182 @@ def test_an_ended_lease_wakes_the_queue(host_plugins, hosts):
     with clock.use(clock.VirtualClock(T0 + 2 * HOUR)):
         each.run_pending()
     assert woken
+
+
+# Usage limits, the booking horizon and updates of a queued lease -----------
+
+
+class Notes:
+    """Records the notifications the manager sends (in process)."""
+
+    def __init__(self):
+        self.sent = []
+
+    def lease(self, ctx, event_type, lease):
+        self.sent.append((event_type, lease["id"], lease["status"]))
+
+
+def limited_manager(host_plugins, notifier=None):
+    each = runner.EventRunner(events.EventHandler(host_plugins), "tests")
+    return leases.LeaseManager(
+        host_plugins,
+        on_change=lambda at: each.run_pending(),
+        enforcer=UsageEnforcer(
+            [
+                max_lease_duration.MaxLeaseDurationFilter(),
+                project_limits.ProjectLimitsFilter(),
+            ]
+        ),
+        notifier=notifier,
+    )
+
+
+def test_usage_limits_refuse_a_best_effort_lease_up_front(
+    host_plugins, hosts, config
+):
+    config.config(max_lease_duration=3 * 60, group="enforcement")
+    manager = limited_manager(host_plugins)
+    with pytest.raises(exceptions.MaxLeaseDurationExceeded) as info:
+        best_effort(manager, "long", 1, "4h")
+    assert info.value.code == 403
+    assert "last 4h, more than the 3h" in info.value.message
+    assert db_api.leases_queued() == []
+    # A limit that depends on the window waits for the placement: two
+    # queued leases where the project may hold one at once are accepted.
+    config.config(max_leases_per_project=1, group="enforcement")
+    first = best_effort(manager, "one", 1, "2h")
+    second = best_effort(manager, "two", 1, "2h")
+    assert {lease["status"] for lease in (first, second)} == {L.QUEUED}
+
+
+def test_a_lease_the_limits_refuse_at_placement_ends_with_the_reason(
+    host_plugins, hosts, config
+):
+    notes = Notes()
+    manager = limited_manager(host_plugins, notifier=notes)
+    lease = best_effort(manager, "be", 4, "4h")
+    waits = best_effort(manager, "waits", 1, "1h")
+    # The operator lowers the limit while it waits.
+    config.config(max_lease_duration=3 * 60, group="enforcement")
+    [placed] = scheduler(manager, host_plugins).run_pass()
+    assert placed["id"] == waits["id"]
+    ended = db_api.lease_get(lease["id"])
+    assert ended["status"] == L.TERMINATED
+    assert ended["status_reason"].startswith(
+        "refused by the usage limits at placement: The lease would last 4h"
+    )
+    assert (ended["queue_position"], ended["reservations"]) == (None, [])
+    assert ("lease.refused", lease["id"], L.TERMINATED) in notes.sent
+    assert [q["id"] for q in db_api.leases_queued()] == []
+    # Nothing of it is held: the other three hosts are free for 3h.
+    advance(manager, "adv", 3, T0, T0 + 3 * HOUR)
+    # A later pass leaves it alone; it may be deleted.
+    assert scheduler(manager, host_plugins).run_pass() == []
+    assert manager.delete(user(), lease["id"]) is None
+
+
+def test_a_lease_ending_beyond_the_booking_horizon_is_not_queued(
+    lease_manager, hosts, config
+):
+    config.config(booking_horizon=2, group="manager")
+    with pytest.raises(exceptions.InvalidPeriod) as info:
+        best_effort(
+            lease_manager, "far", 1, "2h", start_date=wire(T0 + 47 * HOUR)
+        )
+    assert info.value.code == 400
+    assert "beyond the booking horizon of 2 days" in info.value.message
+    with pytest.raises(exceptions.InvalidPeriod):
+        best_effort(lease_manager, "long", 1, "49h")
+    assert db_api.leases_queued() == []
+    near = best_effort(
+        lease_manager, "near", 1, "2h", start_date=wire(T0 + 46 * HOUR)
+    )
+    assert near["status"] == L.QUEUED
+
+
+def test_placement_never_goes_beyond_the_booking_horizon(
+    lease_manager, host_plugins, hosts, config
+):
+    config.config(booking_horizon=2, group="manager")
+    lease = best_effort(
+        lease_manager, "far", 1, "2h", start_date=wire(T0 + 40 * HOUR)
+    )
+    # The operator shortens the horizon: the lease waits until its
+    # window comes within it.
+    config.config(booking_horizon=1, group="manager")
+    assert scheduler(lease_manager, host_plugins).run_pass() == []
+    assert status(lease) == L.QUEUED
+    clock.get().advance(18 * HOUR)
+    [placed] = scheduler(lease_manager, host_plugins).run_pass()
+    assert placed["id"] == lease["id"]
+    assert placed["start_date"] == T0 + 40 * HOUR
+
+
+def test_a_queued_lease_changes_its_request_and_stays_queued(
+    host_plugins, hosts, config
+):
+    manager = limited_manager(host_plugins)
+    config.config(
+        max_lease_duration=7 * 24 * 60, booking_horizon=365, group="manager"
+    )
+    advance(manager, "all", 4, T0, T0 + 10 * HOUR)
+    lease = best_effort(manager, "be", 4, "4h")
+    changed = manager.update(
+        user(),
+        lease["id"],
+        {
+            "duration": "2h",
+            "start_date": wire(T0 + 12 * HOUR),
+            "reservations": [{"resource_type": HOSTS, "min": 2, "max": 2}],
+        },
+    )
+    assert changed["status"] == L.QUEUED
+    assert changed["duration"] == 2 * 3600
+    assert changed["not_before"] == T0 + 12 * HOUR
+    assert (changed["start_date"], changed["end_date"]) == (
+        T0 + 12 * HOUR,
+        T0 + 14 * HOUR,
+    )
+    assert changed["earliest_start"] == T0 + 12 * HOUR
+    # Checked as at queueing: each refusal leaves the lease as it was.
+    for values, error, code, words in [
+        ({"duration": "30d"}, exceptions.InvalidPeriod, 400, "maximum"),
+        ({"duration": "soon"}, exceptions.InvalidInput, 400, "duration"),
+        (
+            {"start_date": wire(T0 + 400 * 24 * HOUR)},
+            exceptions.InvalidPeriod,
+            400,
+            "booking horizon",
+        ),
+        (
+            {"reservations": [{"resource_type": HOSTS, "min": "two"}]},
+            exceptions.Invalid,
+            400,
+            "",
+        ),
+        (
+            {"end_date": wire(T0 + 20 * HOUR)},
+            exceptions.InvalidState,
+            409,
+            "this update also gives end_date",
+        ),
+    ]:
+        with pytest.raises(error) as info:
+            manager.update(user(), lease["id"], values)
+        assert info.value.code == code
+        assert words in info.value.message
+    config.config(max_lease_duration=3 * 60, group="enforcement")
+    with pytest.raises(exceptions.MaxLeaseDurationExceeded):
+        manager.update(user(), lease["id"], {"duration": "4h"})
+    assert db_api.lease_get(lease["id"])["duration"] == 2 * 3600
+    # The kept earliest start is not re-judged as "in the past".
+    clock.get().advance(13 * HOUR)
+    kept = manager.update(user(), lease["id"], {"duration": "1h"})
+    assert kept["not_before"] == T0 + 12 * HOUR
+    [placed] = scheduler(manager, host_plugins).run_pass()
+    assert placed["id"] == lease["id"]
+    assert (placed["start_date"], placed["end_date"]) == (
+        T0 + 13 * HOUR,
+        T0 + 14 * HOUR,
+    )
+    assert len(placed["reservations"]) == 1
