@@ -50,17 +50,9 @@ def reset():
 
 def _tenant(lease, event_type, payload, priority="info"):
     """Send a notification to ``lease``'s tenant, best effort."""
-    to_tenant(lease, event_type, payload, priority)
-
-
-def to_tenant(lease, event_type, payload, priority="info", publisher_id=None):
-    """Send a notification to ``lease``'s tenant, best effort; another
-    plugin names itself by ``publisher_id``."""
     notifier = _get()
     if not notifier.is_enabled():
         return
-    if publisher_id is not None:
-        notifier = notifier.prepare(publisher_id=publisher_id)
     context = climate_context.RequestContext(
         user_id=lease["user_id"],
         project_id=lease["project_id"],

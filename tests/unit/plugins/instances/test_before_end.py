@@ -13,7 +13,6 @@ import pytest
 from oslo_messaging.notify import _impl_test
 
 from climate import exceptions
-from climate.plugins.hosts import notices as host_notices
 from climate.plugins.instances import notices
 from tests.unit.plugins.instances.conftest import END, START, user
 
@@ -24,9 +23,9 @@ MINUTE = datetime.timedelta(minutes=1)
 def _notifications(config):
     config.config(driver=["test"], group="oslo_messaging_notifications")
     _impl_test.reset()
-    host_notices.reset()
+    notices.reset()
     yield
-    host_notices.reset()
+    notices.reset()
 
 
 @pytest.fixture
