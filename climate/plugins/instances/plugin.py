@@ -9,8 +9,10 @@ hosts through the physical:host plugin's seam
 other instance reservations.  At the start the tenant gets a private
 flavor of that size (with the ``local`` compute driver kept in
 Climate's tables) and the hosts holding its slots in a pool named after
-the reservation; at the end the servers left are handled by ``on_end``
-and the flavor and pool go away.
+the reservation; at the lease's ``before_end_date`` the tenant is
+warned (and, with ``before_end = snapshot``, its servers snapshotted);
+at the end the servers left are handled by ``on_end`` and the flavor and
+pool go away.
 """
 
 import os
