@@ -313,6 +313,7 @@ def test_a_capacity_lease_boots_exactly_amount_servers_of_its_flavor(cloud):
                     "memory_mb": 64,
                     "disk_gb": 1,
                     "affinity": None,
+                    "before_end": "snapshot",
                 }
             ],
         ),
@@ -386,16 +387,36 @@ def test_a_capacity_lease_boots_exactly_amount_servers_of_its_flavor(cloud):
     assert plain["status"] == "ERROR", plain
     _delete_and_wait(nova, plain["id"])
 
-    # The end (on_end delete, the default): servers, flavor, aggregate,
+    # before_end = snapshot: at the before_end_date, a snapshot of each
+    # server (createImage; the Glance stand-in keeps the images).  Then
+    # the end (on_end delete, the default): servers, flavor, aggregate,
     # providers and class gone.
-    end = helpers.utcnow() + datetime.timedelta(seconds=5)
+    now = helpers.utcnow()
+    before_end = now + datetime.timedelta(seconds=2)
+    end = now + datetime.timedelta(seconds=15)
     response = cloud.climate(
         "PUT",
         f"/v1/leases/{lease['id']}",
         _project(OWNER),
-        json={"end_date": end.isoformat(timespec="seconds")},
+        json={
+            "end_date": end.isoformat(timespec="seconds"),
+            "before_end_date": before_end.isoformat(timespec="seconds"),
+        },
     )
     assert response.status_code == 200, response.text
+    images = nova.glance.server.RequestHandlerClass.snapshots
+
+    def snapshotted():
+        name = f"server-{OWNER}-{reservation_id}-before-end"
+        made = [i for i in list(images.values()) if i.get("name") == name]
+        return made if len(made) == amount else None
+
+    made = helpers.wait_for(
+        snapshotted, 30, interval=0.5, message="the before-end snapshots"
+    )
+    assert sorted(i.get("instance_uuid") for i in made) == sorted(
+        s["id"] for s in servers
+    )
 
     def ended():
         return (

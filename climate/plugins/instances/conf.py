@@ -11,6 +11,9 @@ GROUP = cfg.OptGroup("virtual:instance", title="Virtual instance plugin")
 
 #: What happens to a reservation's servers left at its end.
 ON_END_ACTIONS = ("delete", "shelve", "snapshot_then_delete")
+#: What happens shortly before the end (the ``before_end_date``): the
+#: tenant is always warned; ``snapshot`` also snapshots its servers.
+BEFORE_END_ACTIONS = ("default", "snapshot")
 
 OPTS = [
     cfg.StrOpt(

@@ -299,6 +299,47 @@ class NovaCapacity:
             policy,
         )
 
+    # Before the end --------------------------------------------------------
+
+    def snapshot_servers(self, reservation):
+        """Snapshot (``createImage``) the reservation's servers that hold
+        a host: those of its flavor, or its reserved server; return their
+        ids.  A server Nova refuses to snapshot now (409: busy) is
+        skipped, as one that is gone."""
+        reservation_id = reservation["id"]
+        if reservation.get("server"):
+            server_id = reservation["server"]["id"]
+            found = self._nova._call(
+                "GET", f"/servers/{server_id}", absent=True
+            )
+            servers = [found["server"]] if found else []
+        else:
+            servers = self.servers(reservation_id)
+        done = []
+        for server in servers:
+            if server.get("status") in _OFF_HOST:
+                continue
+            answer = self._nova._call(
+                "POST",
+                f"/servers/{server['id']}/action",
+                json={
+                    "createImage": {
+                        "name": f"{server.get('name', 'server')}-"
+                        f"{reservation_id}-before-end"
+                    }
+                },
+                absent=True,
+                conflict_ok=True,
+            )
+            if answer is not None:
+                done.append(server["id"])
+        LOG.info(
+            "reservation %s: %d server(s) snapshotted before the end",
+            reservation_id,
+            len(done),
+        )
+        return done
+
     # The reserved-server form -----------------------------------------------
 
     def find_server(self, server_id, project_id):
@@ -396,6 +437,40 @@ class NovaCapacity:
                 acted = True
             time.sleep(_POLL)
         self._nova.delete_pool(reservation["id"])
+
+    def release_server(self, reservation, server_id, policy):
+        """The lease is deleted before its start: handle the reserved
+        server, still shelved, by ``policy`` as its end would.
+
+        ``delete`` deletes it; ``shelve`` leaves it shelved (shelving
+        it again if it never was); ``snapshot_then_delete`` snapshots
+        then deletes one that holds a host, but leaves one Nova holds
+        shelved and offloaded as it is: Nova cannot snapshot an offloaded
+        server, and deleting it would delete its shelve image, the only
+        copy of its disk.
+        """
+        found = self._nova._call("GET", f"/servers/{server_id}", absent=True)
+        server = (found or {}).get("server")
+        if server is None:
+            return
+        shelved = server["status"] in ("SHELVED", "SHELVED_OFFLOADED")
+        if policy == "shelve" or (
+            policy == "snapshot_then_delete" and shelved
+        ):
+            if not shelved:
+                self.shelve(server_id)
+            action = "kept shelved"
+        else:
+            self._reclaim(server, policy, reservation["id"])
+            action = "deleted"
+        LOG.info(
+            "reservation %s deleted before its start: server %s %s "
+            "(on_end=%s)",
+            reservation["id"],
+            server_id,
+            action,
+            policy,
+        )
 
     # Placement ---------------------------------------------------------------
 

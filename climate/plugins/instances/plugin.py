@@ -9,8 +9,10 @@ hosts through the physical:host plugin's seam
 other instance reservations.  At the start the tenant gets a private
 flavor of that size (with the ``local`` compute driver kept in
 Climate's tables) and the hosts holding its slots in a pool named after
-the reservation; at the end the servers left are handled by ``on_end``
-and the flavor and pool go away.
+the reservation; at the lease's ``before_end_date`` the tenant is
+warned (and, with ``before_end = snapshot``, its servers snapshotted);
+at the end the servers left are handled by ``on_end`` and the flavor and
+pool go away.
 """
 
 import os
@@ -21,7 +23,14 @@ from oslo_log import log as logging
 from climate import compute, exceptions, stages, states
 from climate.plugins import base
 from climate.plugins.hosts import shares
-from climate.plugins.instances import availability, conf, request, server_form
+from climate.plugins.instances import (
+    availability,
+    conf,
+    notices,
+    request,
+    server_form,
+    server_models,
+)
 from climate.plugins.instances.db import api as instance_db
 from climate.plugins.instances.db import server_api
 
@@ -58,6 +67,7 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         "disk_gb",
         "affinity",
         "resource_properties",
+        "before_end",
         "on_end",
         "flavor_id",
         "hosts",
@@ -231,6 +241,21 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         )
 
     def release(self, lease, reservation):
+        """Free the slots; a reserved server the lease never woke up
+        (deleted before its start) is handled by ``on_end`` as at the
+        end (``NovaCapacity.release_server``): the tenant chose then what
+        becomes of the server after the lease."""
+        server = reservation.get("server")
+        if (
+            server
+            and server.get("state") == server_models.RESERVED
+            and self._capacity is not None
+        ):
+            self._capacity.release_server(
+                reservation,
+                server["id"],
+                reservation.get("on_end") or conf.options().default_on_end,
+            )
         shares.release(reservation["id"])
         instance_db.flavor_delete(reservation["id"])
         server_api.server_release(reservation["id"])
@@ -306,6 +331,20 @@ class VirtualInstancePlugin(base.ResourcePlugin):
             reservation["amount"],
             lease["project_id"],
         )
+
+    def before_end(self, lease, reservation):
+        """At the lease's ``before_end_date``: with ``before_end =
+        snapshot``, snapshot the reservation's servers (Nova; the local
+        driver runs none), then warn the tenant
+        (``lease.reservation.before_end``).  A failed snapshot raises:
+        the event is retried, then given up leaving the lease working."""
+        snapshots = []
+        if (
+            reservation.get("before_end") == "snapshot"
+            and self._capacity is not None
+        ):
+            snapshots = self._capacity.snapshot_servers(reservation)
+        notices.before_end(lease, reservation, snapshots)
 
     def on_end(self, lease, reservation):
         """Handle the servers left by ``on_end`` (the local driver runs

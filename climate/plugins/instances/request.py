@@ -14,6 +14,7 @@ FIELDS = (
     *SIZES,
     "affinity",
     "resource_properties",
+    "before_end",
     "on_end",
     "server_id",
 )
@@ -34,6 +35,9 @@ class InstanceRequest:
     on_end: str
     #: The reserved-server form: the server to wake up at the start.
     server_id: str | None = None
+    #: ``default`` (warn the tenant) or ``snapshot`` (and snapshot the
+    #: servers) at the lease's ``before_end_date``.
+    before_end: str = "default"
 
     def size(self):
         """One instance's share of a host, as the host columns name it."""
@@ -51,6 +55,7 @@ class InstanceRequest:
             "disk_gb": self.disk_gb,
             "affinity": self.affinity,
             "resource_properties": self.resource_properties,
+            "before_end": self.before_end,
             "on_end": self.on_end,
         }
 
@@ -87,6 +92,7 @@ def parse(values, current=None):
             resource_properties="",
             on_end=_on_end(merged.get("on_end")),
             server_id=server_id,
+            before_end=_before_end(merged.get("before_end")),
         )
     return InstanceRequest(
         amount=_positive(merged.get("amount"), "amount"),
@@ -96,6 +102,7 @@ def parse(values, current=None):
         affinity=_affinity(merged.get("affinity")),
         resource_properties=_query_text(merged.get("resource_properties")),
         on_end=_on_end(merged.get("on_end")),
+        before_end=_before_end(merged.get("before_end")),
     )
 
 
@@ -147,5 +154,15 @@ def _on_end(value):
         raise exceptions.InvalidInput(
             reason=f"on_end must be one of {', '.join(conf.ON_END_ACTIONS)}"
             f", not {value!r}"
+        )
+    return value
+
+
+def _before_end(value):
+    value = "default" if value is None or value == "" else value
+    if value not in conf.BEFORE_END_ACTIONS:
+        raise exceptions.InvalidInput(
+            reason="before_end must be one of "
+            f"{', '.join(conf.BEFORE_END_ACTIONS)}, not {value!r}"
         )
     return value

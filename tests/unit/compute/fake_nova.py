@@ -25,6 +25,7 @@ class FakeNova:
         self.az_conflicts = set()  # hosts Nova refuses to move (409)
         self.down = set()  # service hosts whose nova-compute is down
         self.keep_servers = False  # deletes accepted but never done
+        self.images = []  # (server id, image name) made by createImage
         self._next_id = 1
         self._lock = threading.Lock()
         self._server = http.server.ThreadingHTTPServer(
@@ -54,14 +55,25 @@ class FakeNova:
         }
 
     def add_server(
-        self, host, status="ACTIVE", created="2030-01-01T00:00:00Z"
+        self,
+        host,
+        status="ACTIVE",
+        created="2030-01-01T00:00:00Z",
+        flavor=None,
+        tenant_id="p1",
+        name="vm",
     ):
+        """A server; ``flavor`` is ``{"id", "vcpus", "ram", "disk"}``
+        (listed by ``flavor=<id>``)."""
         server_id = str(uuid.uuid4())
         self.servers[server_id] = {
             "id": server_id,
+            "name": name,
             "status": status,
+            "tenant_id": tenant_id,
             "OS-EXT-SRV-ATTR:host": host,
             "created": created,
+            "flavor": dict(flavor or {}),
         }
         return server_id
 
@@ -115,6 +127,14 @@ class FakeNova:
                     for host in hosts
                 ]
             }
+        if path == "/servers/detail" and "flavor" in query:
+            return 200, {
+                "servers": [
+                    s
+                    for s in self.servers.values()
+                    if s["flavor"].get("id") == query["flavor"]
+                ]
+            }
         if path == "/servers/detail":
             servers = [
                 s
@@ -138,10 +158,19 @@ class FakeNova:
                 if not self.keep_servers:
                     self.deleted.append(self.servers.pop(server["id"]))
                 return 204, None
+            if method == "GET" and not match.group(2):
+                return 200, {"server": server}
             if "shelve" in body:
                 server["status"] = "SHELVED_OFFLOADED"
                 server["OS-EXT-SRV-ATTR:host"] = None
                 return 202, None
+            if "createImage" in body:
+                # As Nova: an offloaded server has no disk to snapshot.
+                if server["status"] == "SHELVED_OFFLOADED":
+                    return _error(409, "Cannot 'createImage' while shelved")
+                name = body["createImage"]["name"]
+                self.images.append((server["id"], name))
+                return 202, {"image_id": str(uuid.uuid4())}
         if path == "/os-aggregates" and method == "GET":
             return 200, {
                 "aggregates": [self._view(a) for a in self.aggregates.values()]

@@ -28,10 +28,32 @@ _FIELDS = (
 )
 
 
+#: ``before_end`` is kept in the ``on_end`` column (no migration of its
+#: own): ``"<on_end>"`` for the default, ``"<on_end>;<before_end>"``
+#: otherwise (at most 29 characters of the 36).
+_SEPARATOR = ";"
+
+
+def _pack(values):
+    """Column values for fields ``values`` (``before_end`` folded into
+    ``on_end``)."""
+    values = dict(values)
+    before_end = values.pop("before_end", None)
+    if before_end not in (None, "default"):
+        values["on_end"] = f"{values['on_end']}{_SEPARATOR}{before_end}"
+    return values
+
+
+def _unpack(on_end):
+    """``(on_end, before_end)`` of an ``on_end`` column value."""
+    on_end, _, before_end = (on_end or "").partition(_SEPARATOR)
+    return on_end, before_end or "default"
+
+
 def instance_reservation_create(values):
     """Insert the instance part of a reservation; return it."""
     with engine.writer() as session:
-        row = IR(**values)
+        row = IR(**_pack(values))
         session.add(row)
         session.flush()
         return {c.key: getattr(row, c.key) for c in IR.__table__.columns}
@@ -43,7 +65,7 @@ def instance_reservation_update(reservation_id, values):
         session.execute(
             sa.update(IR)
             .where(IR.reservation_id == reservation_id)
-            .values(**values)
+            .values(**_pack(values))
         )
 
 
@@ -59,10 +81,12 @@ def instance_reservation_fields(reservation_ids):
                 IR.reservation_id, *(getattr(IR, f) for f in _FIELDS)
             ).where(IR.reservation_id.in_(reservation_ids))
         )
-        return {
-            row.reservation_id: {f: getattr(row, f) for f in _FIELDS}
-            for row in rows
-        }
+        found = {}
+        for row in rows:
+            fields = {f: getattr(row, f) for f in _FIELDS}
+            fields["on_end"], fields["before_end"] = _unpack(row.on_end)
+            found[row.reservation_id] = fields
+        return found
 
 
 def instance_amounts_by_lease(lease_ids):

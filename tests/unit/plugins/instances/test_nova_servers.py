@@ -1,0 +1,263 @@
+"""What the virtual:instance plugin does to servers in Nova, over real
+HTTP to the fake Compute API on loopback (tests/unit/compute/fake_nova.py;
+Nova is outside this machine's unit tests): the ``on_end`` policies
+(``delete``, ``shelve``, ``snapshot_then_delete``) of both forms, the
+``before_end = snapshot`` snapshots, and a reserved server whose lease is
+deleted before its start (handled by ``on_end``, as at the end).
+tests/services/test_nova_instances.py runs the plugin against a real
+Nova."""
+
+import pytest
+
+from climate import compute, context, plugins
+from climate.common import service_auth
+from climate.manager import leases
+from climate.plugins.instances import nova as instance_nova
+from tests.unit.compute import fake_nova
+
+FLAVOR = {"id": "r1", "vcpus": 2, "ram": 2048, "disk": 10}
+OWN = {"id": "own", "vcpus": 2, "ram": 2048, "disk": 10}
+
+
+@pytest.fixture
+def fake():
+    server = fake_nova.FakeNova()
+    server.add_hypervisor("compute1")
+    server.add_hypervisor("compute2")
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def settings(config, fake):
+    service_auth.reset()
+    config.config(auth_type="none", group="service_credentials")
+    config.config(
+        endpoint_override=fake.url,
+        retries=1,
+        reclaim_timeout=3,
+        additional_headers={"X-Project-Id": "service", "X-Roles": "admin"},
+        group="nova",
+    )
+    config.config(driver="nova", group="compute")
+    yield config
+    service_auth.reset()
+
+
+@pytest.fixture
+def capacity(settings):
+    return instance_nova.NovaCapacity(compute.load("nova"))
+
+
+def _actions(fake, server_id):
+    """The calls made on one server, in order: ``DELETE`` or the
+    action's name."""
+    found = []
+    for method, path, _ in fake.requests:
+        if not path.endswith(f"/servers/{server_id}/action") and not (
+            method == "DELETE" and path.endswith(f"/servers/{server_id}")
+        ):
+            continue
+        found.append(method)
+    return found
+
+
+def _deleted(fake):
+    return {s["id"] for s in fake.deleted}
+
+
+# on_end, capacity form ------------------------------------------------------
+
+
+def test_on_end_shelve_shelves_the_servers_of_the_flavor(fake, capacity):
+    mine = [fake.add_server("compute1", flavor=FLAVOR) for _ in range(2)]
+    other = fake.add_server("compute1", flavor=OWN)
+
+    capacity.reclaim_servers("r1", "shelve")
+
+    for server_id in mine:
+        assert fake.servers[server_id]["status"] == "SHELVED_OFFLOADED"
+    assert fake.servers[other]["status"] == "ACTIVE"
+    assert fake.deleted == [] and fake.images == []
+
+
+def test_on_end_snapshot_then_delete_snapshots_each_before_deleting(
+    fake, capacity
+):
+    mine = [
+        fake.add_server("compute1", flavor=FLAVOR, name=f"vm{i}")
+        for i in range(2)
+    ]
+    other = fake.add_server("compute2", flavor=OWN)
+
+    capacity.reclaim_servers("r1", "snapshot_then_delete")
+
+    assert _deleted(fake) == set(mine)
+    assert sorted(fake.images) == sorted(
+        (server_id, f"vm{i}-r1-end") for i, server_id in enumerate(mine)
+    )
+    for server_id in mine:
+        # createImage (a POST on the action) first, then the DELETE.
+        assert _actions(fake, server_id) == ["POST", "DELETE"]
+    assert other in fake.servers
+
+
+def test_on_end_delete_deletes_without_a_snapshot(fake, capacity):
+    mine = fake.add_server("compute1", flavor=FLAVOR)
+
+    capacity.reclaim_servers("r1", "delete")
+
+    assert _deleted(fake) == {mine}
+    assert fake.images == []
+
+
+# on_end, reserved-server form -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "policy, gone, images",
+    [
+        ("delete", True, []),
+        ("shelve", False, []),
+        ("snapshot_then_delete", True, ["vm-r1-end"]),
+    ],
+)
+def test_the_end_of_a_reserved_server_follows_on_end(
+    fake, capacity, policy, gone, images
+):
+    server_id = fake.add_server("compute1", flavor=OWN)
+    capacity._nova.ensure_pool("r1", {})
+
+    capacity.end_server({"id": "r1"}, server_id, policy)
+
+    assert (server_id in _deleted(fake)) is gone
+    if not gone:
+        assert fake.servers[server_id]["status"] == "SHELVED_OFFLOADED"
+    assert [name for _, name in fake.images] == images
+    assert "r1" not in fake.pools()
+
+
+# before_end = snapshot ------------------------------------------------------
+
+
+def test_before_end_snapshots_the_servers_holding_a_host(fake, capacity):
+    running = fake.add_server("compute1", flavor=FLAVOR, name="a")
+    shelved = fake.add_server(
+        None, status="SHELVED_OFFLOADED", flavor=FLAVOR, name="b"
+    )
+
+    done = capacity.snapshot_servers({"id": "r1"})
+
+    assert done == [running]
+    assert fake.images == [(running, "a-r1-before-end")]
+    # Nothing else happens to them: the end is on_end's.
+    assert fake.servers[running]["status"] == "ACTIVE"
+    assert shelved in fake.servers and fake.deleted == []
+
+
+def test_before_end_snapshots_a_reserved_server(fake, capacity):
+    server_id = fake.add_server("compute1", flavor=OWN, name="mine")
+    reservation = {"id": "r1", "server": {"id": server_id, "state": "ACTIVE"}}
+
+    assert capacity.snapshot_servers(reservation) == [server_id]
+    assert fake.images == [(server_id, "mine-r1-before-end")]
+
+    fake.servers.pop(server_id)
+    assert capacity.snapshot_servers(reservation) == []
+
+
+# A reserved server whose lease is deleted before its start -----------------
+
+
+@pytest.fixture
+def reserved(settings, fake, database):
+    """Reserve the tenant's server ``server_id`` in a lease starting in
+    2030; return ``(manager, lease)``."""
+    loaded = plugins.load(["physical.host.plugin", "virtual.instance.plugin"])
+    loaded["physical:host"].inventory.create({"name": "compute1"})
+    manager = leases.LeaseManager(loaded)
+
+    def _reserve(server_id, **fields):
+        lease = manager.create(
+            _user(),
+            {
+                "name": "mine",
+                "start_date": "2030-12-26 12:00",
+                "end_date": "2030-12-27 12:00",
+                "reservations": [
+                    {
+                        "resource_type": "virtual:instance",
+                        "server_id": server_id,
+                        **fields,
+                    }
+                ],
+            },
+        )
+        return manager, lease
+
+    return _reserve
+
+
+def _user():
+    return context.RequestContext(
+        user_id="u1", project_id="p1", overwrite=False
+    )
+
+
+@pytest.mark.parametrize(
+    "on_end, gone",
+    [("delete", True), ("shelve", False), ("snapshot_then_delete", False)],
+)
+def test_deleting_a_pending_lease_applies_on_end_to_its_server(
+    fake, reserved, on_end, gone
+):
+    server_id = fake.add_server("compute1", flavor=OWN)
+    manager, lease = reserved(server_id, on_end=on_end)
+    assert fake.servers[server_id]["status"] == "SHELVED_OFFLOADED"
+    assert lease["reservations"][0]["server"]["state"] == "RESERVED"
+
+    manager.delete(_user(), lease["id"])
+
+    assert (server_id in _deleted(fake)) is gone
+    if not gone:
+        # snapshot_then_delete: Nova cannot snapshot an offloaded server
+        # and its shelve image is the only copy of its disk: kept.
+        assert fake.servers[server_id]["status"] == "SHELVED_OFFLOADED"
+    assert fake.images == []
+    # The server is free to be reserved again.
+    if not gone:
+        reserved(server_id)
+
+
+def test_deleting_a_pending_lease_whose_server_is_gone_succeeds(
+    fake, reserved
+):
+    server_id = fake.add_server("compute1", flavor=OWN)
+    manager, lease = reserved(server_id)
+    fake.servers.pop(server_id)
+
+    manager.delete(_user(), lease["id"])
+
+    assert manager.list(_user()) == []
+
+
+def test_a_server_not_yet_offloaded_is_snapshotted_then_deleted(
+    fake, capacity
+):
+    """Deleted before the start while Nova had not shelved it yet: it
+    still has its disk, so snapshot_then_delete does both."""
+    server_id = fake.add_server("compute1", flavor=OWN, name="late")
+
+    capacity.release_server({"id": "r1"}, server_id, "snapshot_then_delete")
+
+    assert fake.images == [(server_id, "late-r1-end")]
+    assert _deleted(fake) == {server_id}
+
+
+def test_a_server_not_yet_offloaded_is_shelved_by_shelve(fake, capacity):
+    server_id = fake.add_server("compute1", flavor=OWN)
+
+    capacity.release_server({"id": "r1"}, server_id, "shelve")
+
+    assert fake.servers[server_id]["status"] == "SHELVED_OFFLOADED"
+    assert fake.images == [] and fake.deleted == []
