@@ -42,9 +42,8 @@ class InstanceReservation(models.Base):
     # True: all on one host; False: each on its own; null: anywhere.
     affinity: Mapped[bool | None] = mapped_column(Boolean)
     resource_properties: Mapped[str] = mapped_column(Text, default="")
-    # Also carries before_end: "<on_end>;<before_end>" unless it is
-    # "default" (climate.plugins.instances.db.api._pack).
     on_end: Mapped[str] = mapped_column(String(36), default="delete")
+    before_end: Mapped[str] = mapped_column(String(36), default="default")
     flavor_id: Mapped[str | None] = mapped_column(String(36))
 
 

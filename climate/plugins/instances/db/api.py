@@ -24,36 +24,15 @@ _FIELDS = (
     "affinity",
     "resource_properties",
     "on_end",
+    "before_end",
     "flavor_id",
 )
-
-
-#: ``before_end`` is kept in the ``on_end`` column (no migration of its
-#: own): ``"<on_end>"`` for the default, ``"<on_end>;<before_end>"``
-#: otherwise (at most 29 characters of the 36).
-_SEPARATOR = ";"
-
-
-def _pack(values):
-    """Column values for fields ``values`` (``before_end`` folded into
-    ``on_end``)."""
-    values = dict(values)
-    before_end = values.pop("before_end", None)
-    if before_end not in (None, "default"):
-        values["on_end"] = f"{values['on_end']}{_SEPARATOR}{before_end}"
-    return values
-
-
-def _unpack(on_end):
-    """``(on_end, before_end)`` of an ``on_end`` column value."""
-    on_end, _, before_end = (on_end or "").partition(_SEPARATOR)
-    return on_end, before_end or "default"
 
 
 def instance_reservation_create(values):
     """Insert the instance part of a reservation; return it."""
     with engine.writer() as session:
-        row = IR(**_pack(values))
+        row = IR(**values)
         session.add(row)
         session.flush()
         return {c.key: getattr(row, c.key) for c in IR.__table__.columns}
@@ -65,7 +44,7 @@ def instance_reservation_update(reservation_id, values):
         session.execute(
             sa.update(IR)
             .where(IR.reservation_id == reservation_id)
-            .values(**_pack(values))
+            .values(**values)
         )
 
 
@@ -83,9 +62,7 @@ def instance_reservation_fields(reservation_ids):
         )
         found = {}
         for row in rows:
-            fields = {f: getattr(row, f) for f in _FIELDS}
-            fields["on_end"], fields["before_end"] = _unpack(row.on_end)
-            found[row.reservation_id] = fields
+            found[row.reservation_id] = {f: getattr(row, f) for f in _FIELDS}
         return found
 
 

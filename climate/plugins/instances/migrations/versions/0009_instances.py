@@ -26,6 +26,7 @@ def upgrade():
         sa.Column("affinity", sa.Boolean(), nullable=True),
         sa.Column("resource_properties", sa.Text(), nullable=False),
         sa.Column("on_end", sa.String(length=36), nullable=False),
+        sa.Column("before_end", sa.String(length=36), nullable=False),
         sa.Column("flavor_id", sa.String(length=36), nullable=True),
         sa.ForeignKeyConstraint(
             ["reservation_id"],
