@@ -17,10 +17,13 @@ The payload is the lease in the API's wire format, the publisher id
 never fails the operation it reports.
 """
 
+import threading
+
 import oslo_messaging as messaging
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from climate import context as climate_context
 from climate import exceptions, rpc
 from climate.common import views
 
@@ -84,3 +87,60 @@ def _transport():
         )
     # The log, noop and test drivers never use the transport.
     return messaging.get_notification_transport(CONF, url="fake:/")
+
+
+class PluginNotifier:
+    """A resource plugin's notifications, under its own publisher id:
+    to a lease's tenant (the lease's project and user as context) or to
+    the operator (no tenant).  Built on first use, from the same
+    ``[oslo_messaging_notifications]`` options; best effort, like the
+    manager's."""
+
+    def __init__(self, publisher_id):
+        self.publisher_id = publisher_id
+        self._lock = threading.Lock()
+        self._notifier = None
+
+    def _get(self):
+        with self._lock:
+            if self._notifier is None:
+                group = CONF.oslo_messaging_notifications
+                url = group.transport_url or CONF.transport_url or "fake:/"
+                self._notifier = messaging.Notifier(
+                    messaging.get_notification_transport(CONF, url=url),
+                    publisher_id=self.publisher_id,
+                    serializer=rpc.RequestContextSerializer(),
+                )
+            return self._notifier
+
+    def reset(self):
+        """Forget the notifier (configuration changed)."""
+        with self._lock:
+            self._notifier = None
+
+    def tenant(self, lease, event_type, payload, priority="info"):
+        """Send ``event_type`` to ``lease``'s tenant."""
+        context = climate_context.RequestContext(
+            user_id=lease["user_id"],
+            project_id=lease["project_id"],
+            overwrite=False,
+        )
+        self._send(context, event_type, payload, priority, lease["id"])
+
+    def operator(self, event_type, payload, priority="info"):
+        """Send ``event_type`` to the operator (no tenant)."""
+        context = climate_context.RequestContext(overwrite=False)
+        self._send(context, event_type, payload, priority, None)
+
+    def _send(self, context, event_type, payload, priority, lease_id):
+        notifier = self._get()
+        if not notifier.is_enabled():
+            return
+        try:
+            getattr(notifier, priority)(context, event_type, payload)
+        except Exception:
+            LOG.exception(
+                "sending %s%s failed",
+                event_type,
+                f" for lease {lease_id}" if lease_id else "",
+            )

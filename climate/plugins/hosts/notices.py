@@ -7,63 +7,16 @@ publisher ``climate.physical_host`` and the lease's project and user as
 context.
 """
 
-import threading
-
-import oslo_messaging as messaging
-from oslo_config import cfg
-from oslo_log import log as logging
-
-from climate import context as climate_context
-from climate import rpc
-
-CONF = cfg.CONF
-LOG = logging.getLogger(__name__)
+from climate.manager import notifications
 
 PUBLISHER_ID = "climate.physical_host"
 MISSING = "lease.reservation.missing_resources"
 
-_lock = threading.Lock()
-_notifier = None
-
-
-def _get():
-    global _notifier
-    with _lock:
-        if _notifier is None:
-            group = CONF.oslo_messaging_notifications
-            url = group.transport_url or CONF.transport_url or "fake:/"
-            transport = messaging.get_notification_transport(CONF, url=url)
-            _notifier = messaging.Notifier(
-                transport,
-                publisher_id=PUBLISHER_ID,
-                serializer=rpc.RequestContextSerializer(),
-            )
-        return _notifier
-
-
-def reset():
-    """Forget the notifier (configuration changed)."""
-    global _notifier
-    with _lock:
-        _notifier = None
-
-
-def _tenant(lease, event_type, payload, priority="info"):
-    """Send a notification to ``lease``'s tenant, best effort."""
-    notifier = _get()
-    if not notifier.is_enabled():
-        return
-    context = climate_context.RequestContext(
-        user_id=lease["user_id"],
-        project_id=lease["project_id"],
-        overwrite=False,
-    )
-    try:
-        getattr(notifier, priority)(context, event_type, payload)
-    except Exception:
-        LOG.exception(
-            "sending %s for lease %s failed", event_type, lease["id"]
-        )
+_notifier = notifications.PluginNotifier(PUBLISHER_ID)
+#: Forget the notifier (configuration changed).
+reset = _notifier.reset
+_tenant = _notifier.tenant
+_operator = _notifier.operator
 
 
 def missing_resources(lease, reservation, hosts, reason):
@@ -82,18 +35,6 @@ def missing_resources(lease, reservation, hosts, reason):
 POWER = "host.power.{state}"
 DOWN = "host.down"
 HEALED = "lease.reservation.resources_changed"
-
-
-def _operator(event_type, payload, priority="info"):
-    """Send an operator's notification (no tenant), best effort."""
-    notifier = _get()
-    if not notifier.is_enabled():
-        return
-    context = climate_context.RequestContext(overwrite=False)
-    try:
-        getattr(notifier, priority)(context, event_type, payload)
-    except Exception:
-        LOG.exception("sending %s failed", event_type)
 
 
 def power_changed(host, state, at):

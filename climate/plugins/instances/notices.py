@@ -8,53 +8,19 @@ snapshot``).  Sent like the manager's lease notifications
 ``climate.virtual_instance`` and the lease's project and user as context.
 """
 
-import threading
-
-import oslo_messaging as messaging
-from oslo_config import cfg
-from oslo_log import log as logging
-
-from climate import context as climate_context
-from climate import rpc
-
-CONF = cfg.CONF
-LOG = logging.getLogger(__name__)
+from climate.manager import notifications
 
 PUBLISHER_ID = "climate.virtual_instance"
 BEFORE_END = "lease.reservation.before_end"
 
-_lock = threading.Lock()
-_notifier = None
-
-
-def _get():
-    global _notifier
-    with _lock:
-        if _notifier is None:
-            group = CONF.oslo_messaging_notifications
-            url = group.transport_url or CONF.transport_url or "fake:/"
-            transport = messaging.get_notification_transport(CONF, url=url)
-            _notifier = messaging.Notifier(
-                transport,
-                publisher_id=PUBLISHER_ID,
-                serializer=rpc.RequestContextSerializer(),
-            )
-        return _notifier
-
-
-def reset():
-    """Forget the notifier (configuration changed)."""
-    global _notifier
-    with _lock:
-        _notifier = None
+_notifier = notifications.PluginNotifier(PUBLISHER_ID)
+#: Forget the notifier (configuration changed).
+reset = _notifier.reset
 
 
 def before_end(lease, reservation, snapshots):
     """Warn the lease's tenant that its instance reservation ends soon,
     best effort."""
-    notifier = _get()
-    if not notifier.is_enabled():
-        return
     payload = {
         "lease_id": lease["id"],
         "lease_name": lease["name"],
@@ -64,14 +30,4 @@ def before_end(lease, reservation, snapshots):
         "on_end": reservation.get("on_end"),
         "snapshots": list(snapshots),
     }
-    context = climate_context.RequestContext(
-        user_id=lease["user_id"],
-        project_id=lease["project_id"],
-        overwrite=False,
-    )
-    try:
-        notifier.warn(context, BEFORE_END, payload)
-    except Exception:
-        LOG.exception(
-            "sending %s for lease %s failed", BEFORE_END, lease["id"]
-        )
+    _notifier.tenant(lease, BEFORE_END, payload, priority="warn")
