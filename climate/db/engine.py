@@ -21,6 +21,7 @@ name of the thread that sent it, a tab, and the SQL text on one line (see
 import contextlib
 import contextvars
 import hashlib
+import logging
 import os
 import threading
 import time
@@ -90,6 +91,7 @@ class _Engines:
             )
             if parsed.get_backend_name() == "mysql":
                 event.listen(self.writer.pool, "checkin", _release_named_locks)
+            _QuietLostConnections.install(self.writer)
         self.url = url
         log_path = os.environ.get(COUNT_SQL_ENV)
         if log_path:
@@ -101,6 +103,8 @@ class _Engines:
 
     def dispose(self):
         with self._lock:
+            if self.writer is not None:
+                _QuietLostConnections.uninstall(self.writer)
             for engine in {self.writer, self.reader} - {None}:
                 engine.dispose()
             self.writer = self.reader = self.url = None
@@ -225,6 +229,59 @@ def _driver_lost(error, engine):
     return dbapi is not None and isinstance(
         error, (dbapi.OperationalError, dbapi.InterfaceError)
     )
+
+
+class _QuietLostConnections(logging.Filter):
+    """One line, not a traceback, for a pooled connection the database
+    dropped.
+
+    A connection goes back to the pool with a rollback (and, for a reader,
+    its isolation level reset).  When the database went away while it was
+    out, that fails, and SQLAlchemy logs "Exception during reset or
+    similar" with the driver's traceback, then replaces the connection:
+    a traceback per connection in use when a database is killed, though
+    nothing is wrong but the outage itself.  During an outage already
+    logged (``outages.DATABASE``) the record is dropped; otherwise it
+    becomes one warning.  Any other error keeps its traceback.
+    """
+
+    def __init__(self, engine):
+        super().__init__()
+        self._engine = engine
+
+    @classmethod
+    def install(cls, engine):
+        cls._logger(engine).addFilter(cls(engine))
+
+    @classmethod
+    def uninstall(cls, engine):
+        logger = cls._logger(engine)
+        for quiet in list(logger.filters):
+            if isinstance(quiet, cls) and quiet._engine is engine:
+                logger.removeFilter(quiet)
+
+    @staticmethod
+    def _logger(engine):
+        # The pool's logger, or the one under SQLAlchemy's wrapper of it
+        # when the pool echoes (``echo_pool``).
+        logger = engine.pool.logger
+        return getattr(logger, "logger", logger)
+
+    def filter(self, record):
+        error = record.exc_info[1] if record.exc_info else None
+        if error is None or not (
+            is_unreachable(error) or _driver_lost(error, self._engine)
+        ):
+            return True
+        if not outages.DATABASE.up:
+            return False
+        record.msg = (
+            "a pooled database connection was lost (%s); it is replaced"
+        )
+        record.args = (_first_line(error),)
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info = record.exc_text = None
+        return True
 
 
 def _first_line(error):
