@@ -447,6 +447,66 @@ def test_a_started_reservation_keeps_its_size(
     assert "can no longer change" in info.value.message
 
 
+def test_a_started_reservation_may_grow(
+    two_hosts, instances, lease_manager, run_at, slots_of
+):
+    lease = instances(amount=4)
+    run_at(START)
+    reservation_id = lease["reservations"][0]["id"]
+
+    lease = lease_manager.update(
+        user(),
+        lease["id"],
+        {"reservations": [{"id": reservation_id, "amount": 6}]},
+    )
+
+    # The four stay where they run; two more beside them.
+    assert slots_of(lease) == {"h1": 4, "h2": 2}
+
+
+def test_a_started_reservation_may_not_shrink(
+    two_hosts, instances, lease_manager, run_at, slots_of
+):
+    lease = instances(amount=4)
+    run_at(START)
+    reservation_id = lease["reservations"][0]["id"]
+
+    with pytest.raises(exceptions.InvalidState) as info:
+        lease_manager.update(
+            user(),
+            lease["id"],
+            {"reservations": [{"id": reservation_id, "amount": 2}]},
+        )
+
+    assert "may grow but not shrink (4 to 2)" in info.value.message
+    assert slots_of(lease) == {"h1": 4}
+
+
+def test_a_started_reservation_keeps_its_hosts_when_extended(
+    two_hosts, instances, whole_hosts, lease_manager, run_at, slots_of
+):
+    lease = instances(amount=4)  # all on h1
+    # h1 is taken whole from the end on: extending would move the four
+    # to h2, which has room, but their servers run on h1.
+    whole_hosts(
+        name="next",
+        start=END,
+        end=END + datetime.timedelta(days=1),
+        hypervisor_properties=json.dumps(["==", "$hypervisor_hostname", "h1"]),
+    )
+    later = END + datetime.timedelta(hours=6)
+    run_at(START)
+    message = refused(
+        lease_manager.update,
+        user(),
+        lease["id"],
+        {"end_date": f"{later:%Y-%m-%d %H:%M}"},
+    )
+
+    assert "its 4 instance(s) on h1 must stay there" in message
+    assert slots_of(lease) == {"h1": 4}
+
+
 def test_deleting_a_lease_frees_its_slots(two_hosts, instances, lease_manager):
     lease = instances(amount=8)
     lease_manager.delete(user(), lease["id"])
