@@ -387,6 +387,39 @@ def test_a_capacity_lease_boots_exactly_amount_servers_of_its_flavor(cloud):
     assert plain["status"] == "ERROR", plain
     _delete_and_wait(nova, plain["id"])
 
+    # The started reservation grows by one: the update hands the new
+    # unit over (Placement's inventory follows) and one more boots; the
+    # three running keep their hosts.
+    response = cloud.climate(
+        "PUT",
+        f"/v1/leases/{lease['id']}",
+        _project(OWNER),
+        json={"reservations": [{"id": reservation_id, "amount": amount + 1}]},
+    )
+    assert response.status_code == 200, response.text
+
+    def inventory_total():
+        total = 0
+        for provider in _providers(cloud, reservation_id):
+            inventory = cloud.placement(
+                f"/resource_providers/{provider['uuid']}/inventories"
+            )["inventories"]
+            total += inventory.get(rc, {}).get("total", 0)
+        return total == amount + 1
+
+    helpers.wait_for(
+        inventory_total, 60, interval=0.5, message="the grown inventory"
+    )
+    servers.append(_boot_until_active(nova, OWNER, flavor))
+    shrink = cloud.climate(
+        "PUT",
+        f"/v1/leases/{lease['id']}",
+        _project(OWNER),
+        json={"reservations": [{"id": reservation_id, "amount": 1}]},
+    )
+    assert shrink.status_code == 409, shrink.text
+    assert "may grow but not shrink" in shrink.json()["error_message"]
+
     # before_end = snapshot: at the before_end_date, a snapshot of each
     # server (createImage; the Glance stand-in keeps the images).  Then
     # the end (on_end delete, the default): servers, flavor, aggregate,
@@ -409,7 +442,7 @@ def test_a_capacity_lease_boots_exactly_amount_servers_of_its_flavor(cloud):
     def snapshotted():
         name = f"server-{OWNER}-{reservation_id}-before-end"
         made = [i for i in list(images.values()) if i.get("name") == name]
-        return made if len(made) == amount else None
+        return made if len(made) == len(servers) else None
 
     made = helpers.wait_for(
         snapshotted, 30, interval=0.5, message="the before-end snapshots"

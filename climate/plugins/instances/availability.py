@@ -2,68 +2,110 @@
 allocations of the matching hosts, read once (``shares.timeline``).
 
 It counts as admission does (``climate/plugins/hosts/db/shares.py``): a
-host held whole anywhere in a window takes no instance then, and the
-shares meeting a window count together.  A lease of ``duration`` starting
-at ``t`` meets an allocation ``[s, e)`` when ``s < t + duration`` and
-``t < e``, so what a start meets changes only when ``t`` reaches an
-allocation's end (it is met no more) or passes ``s - duration`` (it is
-met from then on).  Dates are whole minutes on the wire: a start a minute
+host held whole anywhere in a window takes no instance then, and a
+host's shares take room at the busiest moment of the window, where they
+hold the most together.
+
+Each host's allocations are first cut into *spans*: stretches in which
+what the host holds is constant, each with how many instances of the
+size fit then (none in a stretch held whole).  A window fits a host as
+many instances as its tightest span met.  A lease of ``duration``
+starting at ``t`` meets a span ``[s, e)`` when ``s < t + duration`` and
+``t < e``, so what a start meets changes only when ``t`` reaches a
+span's end (it is met no more) or passes ``s - duration`` (it is met
+from then on).  Dates are whole minutes on the wire: a start a minute
 after ``s - duration`` is the first that meets it.
 """
 
 import bisect
 import collections
 import datetime
+import itertools
 
 MINUTE = datetime.timedelta(minutes=1)
 SIZES = ("vcpus", "memory_mb", "local_gb")
 
 
+def _fit(room, size):
+    return max(0, min(r // s for r, s in zip(room, size, strict=True)))
+
+
+def spans(hosts, allocations, size):
+    """The allocations as spans ``(host, start, end, fit)``, by start:
+    stretches of one host in which it holds the same, with how many
+    instances of ``size`` fit then.  Stretches in which the host holds
+    nothing, or nothing that costs an instance, are left out."""
+    size = tuple(size[s] for s in SIZES)
+    changes = collections.defaultdict(list)  # host -> [(when, sizes, sign)]
+    for host, a_start, a_end, sizes in allocations:
+        changes[host] += [(a_start, sizes, 1), (a_end, sizes, -1)]
+    found = [
+        span
+        for host, host_changes in changes.items()
+        for span in _host_spans(host, hosts[host], host_changes, size)
+    ]
+    found.sort(key=lambda span: span[1])
+    return found
+
+
+def _host_spans(host, capacity, changes, size):
+    capacity = tuple(capacity[s] for s in SIZES)
+    empty = _fit(capacity, size)
+    used, whole = [0, 0, 0], 0
+    opened = None  # (since, fit) of the stretch running
+    changes.sort(key=lambda change: change[0])
+    for when, together in itertools.groupby(changes, key=lambda c: c[0]):
+        if opened is not None and opened[1] < empty:
+            yield (host, opened[0], when, opened[1])
+        for _, sizes, sign in together:
+            if sizes is None:
+                whole += sign
+            else:
+                used = [u + sign * s for u, s in zip(used, sizes, strict=True)]
+        room = [c - u for c, u in zip(capacity, used, strict=True)]
+        opened = (when, 0 if whole else _fit(room, size))
+
+
 class _Load:
-    """What the allocations met hold of each host, and how many
-    instances of one size fit beside them, kept up to date change by
-    change (a search sweeps thousands of changes over thousands of
-    hosts: plain lists and integers, no per-change loops)."""
+    """How many instances fit on each host beside the spans met, and
+    together, kept up to date change by change (a search sweeps
+    thousands of changes over thousands of hosts: plain dicts and
+    integers, no loop over the hosts per change)."""
 
     def __init__(self, hosts, size, affinity):
         self._affinity = affinity
-        self._size = tuple(size[s] for s in SIZES)
-        # host -> [free vcpus, free memory, free disk, times held whole]
-        self._room = {
-            h: [*(capacity[s] for s in SIZES), 0]
+        size = tuple(size[s] for s in SIZES)
+        self._empty = {
+            h: _fit(tuple(capacity[s] for s in SIZES), size)
             for h, capacity in hosts.items()
         }
-        self._fit = {h: self._fit_of(room) for h, room in self._room.items()}
+        # host -> Counter of the fits of the spans met (absent: none met)
+        self._met = {}
+        self._fit = dict(self._empty)
         # How many hosts have each fit, and their sum.
         self._fits = collections.Counter(self._fit.values())
         self._total = sum(self._fit.values())
 
     def copy(self):
         other = _Load.__new__(_Load)
-        other._affinity, other._size = self._affinity, self._size
-        other._room = {h: list(room) for h, room in self._room.items()}
+        other._affinity, other._empty = self._affinity, self._empty
+        other._met = {h: collections.Counter(m) for h, m in self._met.items()}
         other._fit = dict(self._fit)
         other._fits = collections.Counter(self._fits)
         other._total = self._total
         return other
 
-    def _fit_of(self, room):
-        if room[3]:
-            return 0
-        v, m, d = self._size
-        return max(0, min(room[0] // v, room[1] // m, room[2] // d))
-
-    def change(self, host, sizes, sign):
-        """Count an allocation in (``sign`` 1) or out (-1); ``sizes`` is
-        a (vcpus, memory, disk) tuple, or None for a whole host."""
-        room = self._room[host]
-        if sizes is None:
-            room[3] += sign
-        else:
-            room[0] -= sign * sizes[0]
-            room[1] -= sign * sizes[1]
-            room[2] -= sign * sizes[2]
-        before, after = self._fit[host], self._fit_of(room)
+    def change(self, host, fit, sign):
+        """Count a span in which ``fit`` instances fit on ``host`` in
+        (``sign`` 1) or out (-1)."""
+        met = self._met.setdefault(host, collections.Counter())
+        met[fit] += sign
+        if not met[fit]:
+            del met[fit]
+        before = self._fit[host]
+        after = min(met, default=self._empty[host])
+        if not met:
+            del self._met[host]
         if before != after:
             self._fit[host] = after
             fits = self._fits
@@ -91,67 +133,66 @@ def windows(
 
     :param allocations: ``[(host, start, end, (vcpus, memory_mb,
         local_gb) or None for a whole host)]`` of every allocation on
-        ``hosts`` ending after ``start``, by start.
+        ``hosts`` ending after ``start``.
     """
     last = end - duration
     if last < start:
         return []
     load = _Load(hosts, size, affinity)
-    changes = []  # (when, order, host, sizes, sign)
-    for host, a_start, a_end, sizes in allocations:
-        if a_end <= start:
+    cut = spans(hosts, allocations, size)
+    changes = []  # (when, order, host, fit, sign)
+    for host, s_start, s_end, fit in cut:
+        if s_end <= start:
             continue
-        if a_start - duration < start:
-            load.change(host, sizes, 1)  # met from the first start
+        if s_start - duration < start:
+            load.change(host, fit, 1)  # met from the first start
         else:
-            meets_from = a_start - duration + MINUTE
+            meets_from = s_start - duration + MINUTE
             if meets_from > last:
                 continue
-            changes.append((meets_from, 1, host, sizes, 1))
-        if a_end <= last:
-            changes.append((a_end, 0, host, sizes, -1))
+            changes.append((meets_from, 1, host, fit, 1))
+        if s_end <= last:
+            changes.append((s_end, 0, host, fit, -1))
     changes.sort(key=lambda c: (c[0], c[1]))
     found, opened = [], None
     points = [start, *sorted({c[0] for c in changes})]
     index = 0
     for point in points:
         while index < len(changes) and changes[index][0] <= point:
-            _, _, host, sizes, sign = changes[index]
-            load.change(host, sizes, sign)
+            _, _, host, fit, sign = changes[index]
+            load.change(host, fit, sign)
             index += 1
         free = load.free()
         if free >= amount and opened is None:
             opened = (point, free, load.copy())
         elif free < amount and opened is not None:
             latest = max(point - MINUTE, opened[0])
-            found.append(
-                _window(opened, latest, allocations, duration, amount)
-            )
+            found.append(_window(opened, latest, cut, duration, amount))
             opened = None
             if len(found) >= limit:
                 return found
     if opened is not None:
-        found.append(_window(opened, last, allocations, duration, amount))
+        found.append(_window(opened, last, cut, duration, amount))
     return found[:limit]
 
 
-def _window(opened, latest, allocations, duration, amount):
+def _window(opened, latest, cut, duration, amount):
     at, free, load = opened
     return {
         "start": at,
         "latest_start": latest,
-        "max_end": _max_end(at, load, allocations, duration, amount),
+        "max_end": _max_end(at, load, cut, duration, amount),
         "free": free,
     }
 
 
-def _max_end(at, load, allocations, duration, amount):
+def _max_end(at, load, cut, duration, amount):
     """How far a lease starting at ``at`` may run: the start of the first
-    allocation (starting at or after its end) that would leave too
-    little room."""
-    first = bisect.bisect_left(allocations, at + duration, key=lambda a: a[1])
-    for host, a_start, _, sizes in allocations[first:]:
-        load.change(host, sizes, 1)
+    span (starting at or after its end) that would leave too little
+    room."""
+    first = bisect.bisect_left(cut, at + duration, key=lambda span: span[1])
+    for host, s_start, _, fit in cut[first:]:
+        load.change(host, fit, 1)
         if load.free() < amount:
-            return a_start
+            return s_start
     return None

@@ -219,6 +219,12 @@ class VirtualInstancePlugin(base.ResourcePlugin):
                 "flavor exists, so its vcpus, memory_mb and disk_gb can no "
                 "longer change"
             )
+        if started and wanted.amount < reservation["amount"]:
+            raise exceptions.InvalidState(
+                reason=f"reservation {reservation['id']} has started: its "
+                f"amount may grow but not shrink ({reservation['amount']} "
+                f"to {wanted.amount}), as its servers may be running"
+            )
         tree = shares.parse_query(
             wanted.resource_properties, "resource_properties"
         )
@@ -227,7 +233,7 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         # to this admission only until it commits), on the hosts it holds
         # first: an update moves no instance it need not move.
         shares.release(reservation["id"])
-        _allocate(
+        placed = _allocate(
             reservation,
             lease,
             start,
@@ -236,6 +242,8 @@ class VirtualInstancePlugin(base.ResourcePlugin):
             tree,
             prefer=reservation.get("host_ids") or (),
         )
+        if started:
+            _check_kept(reservation, placed)
         instance_db.instance_reservation_update(
             reservation["id"], wanted.columns()
         )
@@ -378,10 +386,11 @@ def _window(lease, reservation):
 
 
 def _allocate(reservation, lease, start, end, wanted, tree, prefer=()):
-    """Place the instances; a refusal of sizes no host has is a 400
-    (checked only then: placed instances fit on a host)."""
+    """Place the instances: ``{host id: instances}``.  A refusal of sizes
+    no host has is a 400 (checked only then: placed instances fit on a
+    host)."""
     try:
-        shares.allocate(
+        return shares.allocate(
             reservation["id"],
             lease["project_id"],
             start,
@@ -395,6 +404,26 @@ def _allocate(reservation, lease, start, end, wanted, tree, prefer=()):
     except exceptions.NotEnoughResourcesAvailable:
         _check_sizes(wanted, lease["project_id"])
         raise
+
+
+def _check_kept(reservation, placed):
+    """A started reservation's servers may be running on the hosts it
+    holds: an update must leave each of them at least the instances it
+    had, so no running server loses its slot (the hand-over that follows
+    adds what grew)."""
+    held = zip(
+        reservation.get("host_ids") or (),
+        reservation.get("hosts") or (),
+        strict=True,
+    )
+    for host_id, host in held:
+        kept = placed.get(host_id, 0)
+        if kept < host["instances"]:
+            raise exceptions.NotEnoughResourcesAvailable(
+                reason=f"reservation {reservation['id']} has started: its "
+                f"{host['instances']} instance(s) on {host['name']} must "
+                f"stay there, and only {kept} can for the new window"
+            )
 
 
 def _check_sizes(wanted, project_id):

@@ -10,6 +10,7 @@ choose and check again, so neither over-commits a host.
 """
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 
 from climate import exceptions
 from climate.db import engine
@@ -28,10 +29,10 @@ A = host_models.ComputeHostAllocation
 SIZES = ("vcpus", "memory_mb", "local_gb")
 
 
-def _others(ignore_reservation):
+def _others(ignore_reservation, table=A):
     if ignore_reservation is None:
         return []
-    return [A.reservation_id != ignore_reservation]
+    return [table.reservation_id != ignore_reservation]
 
 
 def _held_whole(start, end, ignore_reservation):
@@ -49,24 +50,52 @@ def _held_whole(start, end, ignore_reservation):
 
 
 def _shared(start, end, ignore_reservation):
-    """Per host, the shares meeting ``[start, end)``, summed.
+    """Per host, the most each size is shared at any moment of
+    ``[start, end)``.
 
-    Shares that meet the window count together even when they do not
-    meet each other: a safe bound, read in one pass.
+    What a host holds changes only when a share starts or ends, so its
+    busiest moments in the window are among the window's start and the
+    starts of the shares in it: each share meeting the window names one
+    moment (its start, or the window's if it began earlier), and the
+    shares running then are summed.  Shares that meet the window but not
+    each other never count together.  Sizes peak independently; as a fit
+    is the smallest over the sizes and the moments, the free room at
+    each size's own peak gives the same fit.
     """
-    return (
+    moment_of = orm.aliased(A)
+    running = orm.aliased(A)
+    moment = sa.case(
+        (moment_of.start_date > start, moment_of.start_date), else_=start
+    )
+    per_moment = (
         sa.select(
-            A.computehost_id,
-            sa.func.sum(A.vcpus).label("vcpus"),
-            sa.func.sum(A.memory_mb).label("memory_mb"),
-            sa.func.sum(A.local_gb).label("local_gb"),
+            moment_of.computehost_id,
+            *(sa.func.sum(getattr(running, s)).label(s) for s in SIZES),
+        )
+        .join(
+            running,
+            sa.and_(
+                running.computehost_id == moment_of.computehost_id,
+                running.vcpus.is_not(None),
+                running.start_date <= moment,
+                running.end_date > moment,
+                *_others(ignore_reservation, running),
+            ),
         )
         .where(
-            A.vcpus.is_not(None),
-            _overlapping(start, end),
-            *_others(ignore_reservation),
+            moment_of.vcpus.is_not(None),
+            _overlapping(start, end, moment_of),
+            *_others(ignore_reservation, moment_of),
         )
-        .group_by(A.computehost_id)
+        .group_by(moment_of.id, moment_of.computehost_id)
+        .subquery()
+    )
+    return (
+        sa.select(
+            per_moment.c.computehost_id,
+            *(sa.func.max(getattr(per_moment.c, s)).label(s) for s in SIZES),
+        )
+        .group_by(per_moment.c.computehost_id)
         .subquery()
     )
 
@@ -133,12 +162,12 @@ def host_share_allocate(
 
     Candidates are reservable hosts of known sizes matching every query
     tree (and ``where``), not held whole in ``[start, end)``, whose size
-    less the shares meeting the window leaves room; found in one query
-    (a few rounds under contention, never one per host).  ``affinity``
-    True puts every share on one host, False each on its own host, None
-    anywhere.  On PostgreSQL and MariaDB the chosen host rows are locked,
-    as the whole-host admission locks them, and checked again.  Call
-    inside ``writer()``.
+    less the most its shares hold together at any moment of the window
+    leaves room; found in one query (a few rounds under contention,
+    never one per host).  ``affinity`` True puts every share on one
+    host, False each on its own host, None anywhere.  On PostgreSQL and
+    MariaDB the chosen host rows are locked, as the whole-host admission
+    locks them, and checked again.  Call inside ``writer()``.
 
     :param size: ``{"vcpus", "memory_mb", "local_gb"}`` of one share.
     :param prefer: host ids to fill first where they have room (those

@@ -143,6 +143,34 @@ def test_leases_in_other_windows_do_not_count(two_hosts, instances, slots_of):
     assert sum(slots_of(later).values()) == 8
 
 
+def test_shares_that_never_run_together_do_not_add_up(
+    add_host, instances, slots_of
+):
+    # One host of 8 vCPUs: 6 taken 12h-14h, 6 more 16h-18h, never at once.
+    add_host("h1")
+    instances(amount=3, name="early", start=at(12), end=at(14))
+    instances(amount=3, name="late", start=at(16), end=at(18))
+
+    # 12h-18h meets both, but at most 6 vCPUs are taken at any moment.
+    across = instances(amount=1, name="across", start=at(12), end=at(18))
+    assert slots_of(across) == {"h1": 1}
+    message = refused(
+        instances, amount=1, name="more", start=at(13), end=at(17)
+    )
+    assert "0 fit from 2030-12-26 13:00 to 2030-12-26 17:00" in message
+
+
+def test_shares_that_run_together_do_add_up(add_host, instances):
+    # 4 vCPUs 12h-16h and 4 more 14h-18h: all 8 taken 14h-16h.
+    add_host("h1")
+    instances(amount=2, name="first", start=at(12), end=at(16))
+    instances(amount=2, name="second", start=at(14), end=at(18))
+
+    refused(instances, amount=1, name="more", start=at(15), end=at(20))
+    refused(instances, amount=1, name="wider", start=at(10), end=at(20))
+    assert instances(amount=2, name="before", start=at(10), end=at(14))
+
+
 def test_hosts_of_unknown_size_take_no_instance(add_host, instances):
     add_host("h1", vcpus=None, memory_mb=None, local_gb=None)
 
@@ -417,6 +445,66 @@ def test_a_started_reservation_keeps_its_size(
             {"reservations": [{"id": reservation_id, "vcpus": 1}]},
         )
     assert "can no longer change" in info.value.message
+
+
+def test_a_started_reservation_may_grow(
+    two_hosts, instances, lease_manager, run_at, slots_of
+):
+    lease = instances(amount=4)
+    run_at(START)
+    reservation_id = lease["reservations"][0]["id"]
+
+    lease = lease_manager.update(
+        user(),
+        lease["id"],
+        {"reservations": [{"id": reservation_id, "amount": 6}]},
+    )
+
+    # The four stay where they run; two more beside them.
+    assert slots_of(lease) == {"h1": 4, "h2": 2}
+
+
+def test_a_started_reservation_may_not_shrink(
+    two_hosts, instances, lease_manager, run_at, slots_of
+):
+    lease = instances(amount=4)
+    run_at(START)
+    reservation_id = lease["reservations"][0]["id"]
+
+    with pytest.raises(exceptions.InvalidState) as info:
+        lease_manager.update(
+            user(),
+            lease["id"],
+            {"reservations": [{"id": reservation_id, "amount": 2}]},
+        )
+
+    assert "may grow but not shrink (4 to 2)" in info.value.message
+    assert slots_of(lease) == {"h1": 4}
+
+
+def test_a_started_reservation_keeps_its_hosts_when_extended(
+    two_hosts, instances, whole_hosts, lease_manager, run_at, slots_of
+):
+    lease = instances(amount=4)  # all on h1
+    # h1 is taken whole from the end on: extending would move the four
+    # to h2, which has room, but their servers run on h1.
+    whole_hosts(
+        name="next",
+        start=END,
+        end=END + datetime.timedelta(days=1),
+        hypervisor_properties=json.dumps(["==", "$hypervisor_hostname", "h1"]),
+    )
+    later = END + datetime.timedelta(hours=6)
+    run_at(START)
+    message = refused(
+        lease_manager.update,
+        user(),
+        lease["id"],
+        {"end_date": f"{later:%Y-%m-%d %H:%M}"},
+    )
+
+    assert "its 4 instance(s) on h1 must stay there" in message
+    assert slots_of(lease) == {"h1": 4}
 
 
 def test_deleting_a_lease_frees_its_slots(two_hosts, instances, lease_manager):

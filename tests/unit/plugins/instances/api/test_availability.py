@@ -4,6 +4,7 @@ it answers agree with admission: a lease at a window's start or latest
 start is granted, a minute later it is not."""
 
 import datetime
+import random
 
 import pytest
 
@@ -178,3 +179,109 @@ def test_a_filter_and_bad_sizes(api, hosts):
         "InvalidInput",
         "amount must be a positive integer",
     )
+
+
+def test_shares_that_never_run_together_leave_room_across_both(api, hosts):
+    # h0 holds two 2-vCPU instances 4h-6h and two more 8h-10h: at most
+    # 4 of its 8 vCPUs at any moment.  h1 holds nothing.
+    for name, start, end in (("early", 4, 6), ("late", 8, 10)):
+        response = lease(
+            api, name, at(start), at(end), instances(2, affinity="true")
+        )
+        assert response.status_code == 201, response.json
+
+    # Six fit at any time, for any length: four on h1, two on h0.
+    assert windows(api, amount=6, duration="6h", limit=5) == [
+        (d(0), d(18), None, 6)
+    ]
+    across = lease(api, "across", at(4), at(10), instances(6))
+    assert across.status_code == 201, across.json
+    api.delete(f"/v1/leases/{across.json['lease']['id']}")
+    # Seven need h0 free of both.
+    assert windows(api, amount=7, duration="2h", limit=5) == [
+        (d(0), d(2), d(4), 8),
+        (d(6), d(6), d(8), 8),
+        (d(10), d(22), None, 8),
+    ]
+    between = lease(api, "between", at(6), at(8), instances(7))
+    assert between.status_code == 201, between.json
+    api.delete(f"/v1/leases/{between.json['lease']['id']}")
+    late = lease(
+        api,
+        "late-by-a-minute",
+        at(6) + datetime.timedelta(minutes=1),
+        at(8) + datetime.timedelta(minutes=1),
+        instances(7),
+    )
+    check_error(late, 409, "NotEnoughResourcesAvailable")
+
+
+def _when(text):
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f")
+
+
+def _granted(api, name, start, end, request):
+    """Is a lease of ``request`` from ``start`` to ``end`` granted?  One
+    that is goes away again, so the next question sees the same hosts."""
+    response = lease(api, name, start, end, request)
+    if response.status_code == 409:
+        return False
+    assert response.status_code == 201, response.json
+    api.delete(f"/v1/leases/{response.json['lease']['id']}")
+    return True
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_schedules_agree_with_admission(api, hosts, seed):
+    """Random instance and whole-host leases, then random searches: every
+    window's edges are checked against admission, a minute inside and a
+    minute outside."""
+    rng = random.Random(seed)
+    minute = datetime.timedelta(minutes=1)
+    busy = 0
+    for number in range(12):
+        start = rng.randrange(0, 22)
+        end = rng.randrange(start + 1, 25)
+        if rng.random() < 0.2:
+            request = {"resource_type": "physical:host", "min": 1, "max": 1}
+        else:
+            request = instances(rng.randint(1, 3), vcpus=rng.choice((1, 2, 3)))
+        response = lease(api, f"busy-{number}", at(start), at(end), request)
+        assert response.status_code in (201, 409), response.json
+        busy += response.status_code == 201
+    assert busy >= 4  # busy enough for the searches to mean something
+
+    for number in range(3):
+        amount = rng.randint(1, 6)
+        duration = datetime.timedelta(hours=rng.randint(1, 6))
+        request = instances(amount)
+        response = search(
+            api, amount=amount, duration=f"{duration.seconds // 3600}h"
+        )
+        assert response.status_code == 200, response.json
+        found = response.json["availability"]["windows"][:3]
+        last = at(24) - duration
+        name = f"probe-{number}"
+        for window in found:
+            start = _when(window["start_date"])
+            latest = _when(window["latest_start_date"])
+            assert _granted(api, name, start, start + duration, request)
+            assert _granted(api, name, latest, latest + duration, request)
+            if latest < last:
+                later = latest + minute
+                assert not _granted(
+                    api, name, later, later + duration, request
+                ), window
+            if window["max_end_date"] is not None:
+                max_end = _when(window["max_end_date"])
+                assert _granted(api, name, start, max_end, request)
+                assert not _granted(
+                    api, name, start, max_end + minute, request
+                ), window
+        if found and _when(found[0]["start_date"]) > at(0):
+            earlier = _when(found[0]["start_date"]) - minute
+            assert not _granted(
+                api, name, earlier, earlier + duration, request
+            ), found[0]
+        if not found:
+            assert not _granted(api, name, at(0), at(0) + duration, request)

@@ -34,8 +34,8 @@ than a minute after their start date), and preemptions.  Goal:
 utilization at least 20 points above advance-only, with no advance lease
 delayed.  It prints figures; it never asserts on them.
 
-    .venv/bin/python bench/queue.py [--hosts H] [--days D] [--seed S]
-        [--bursts-per-day B] [--only advance|backfill|fcfs|sjf]
+    .venv/bin/python bench/queue_scheduling.py [--hosts H] [--days D]
+        [--seed S] [--bursts-per-day B] [--only advance|backfill|fcfs|sjf]
 """
 
 import argparse
