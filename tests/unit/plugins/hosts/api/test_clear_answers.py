@@ -200,9 +200,12 @@ def test_the_booking_horizon(api, config):
         "InvalidPeriod",
         "is beyond the booking horizon of 365 days",
     )
-    lease = api.post(
-        "/v1/leases", json=helpers.lease_body("near"), headers=ALICE
-    ).json["lease"]
+    # Starting tomorrow: a lease starting now may be STARTING (busy) when
+    # the updates below reach it.
+    near = helpers.lease_body(
+        "near", start=helpers.future(days=1), end=helpers.future(days=2)
+    )
+    lease = api.post("/v1/leases", json=near, headers=ALICE).json["lease"]
     for change in ({"prolong_for": "100000w"}, {"prolong_for": "53w"}):
         response = api.put(
             f"/v1/leases/{lease['id']}", json=change, headers=ALICE
