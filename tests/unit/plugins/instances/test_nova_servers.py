@@ -14,7 +14,15 @@ import datetime
 
 import pytest
 
-from climate import clock, compute, context, exceptions, plugins, states
+from climate import (
+    clock,
+    compute,
+    context,
+    exceptions,
+    plugins,
+    stages,
+    states,
+)
 from climate.common import service_auth
 from climate.db import api as db_api
 from climate.manager import events, leases, runner
@@ -537,3 +545,23 @@ def _action_bodies(fake, server_id):
         for method, path, body in fake.bodies
         if path.endswith(f"/servers/{server_id}/action")
     ]
+
+
+def test_reserve_server_falls_before_the_start_and_holds_nothing():
+    """Due at the reservation's creation (a second before the start for
+    a lease starting now); the capacity is held for the lease's window
+    only."""
+    start = datetime.datetime(2030, 12, 26, 12)
+    lease = {"start_date": start, "end_date": start + datetime.timedelta(1)}
+    created = datetime.datetime(2030, 1, 1)
+    reservation = {"server_id": "s1", "created_at": created}
+    stage = server_form.RESERVE_SERVER
+
+    assert stage.time_for(lease, reservation) == created
+    now = dict(reservation, created_at=start)
+    assert stage.time_for(lease, now) == start - datetime.timedelta(seconds=1)
+    assert stage.time_for(lease, {"server_id": None}) is None
+    assert stages.hold_window(lease, reservation, [stage]) == (
+        lease["start_date"],
+        lease["end_date"],
+    )
