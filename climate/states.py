@@ -25,6 +25,9 @@ class LeaseStatus:
     ACTIVE = "ACTIVE"
     TERMINATED = "TERMINATED"
     ERROR = "ERROR"
+    # A plugin takes hold, at once after the lease is committed, of what
+    # it reserves (a reserved server is shelved until the start, say).
+    RESERVING = "RESERVING"
     PREPARING = "PREPARING"
     STARTING = "STARTING"
     UPDATING = "UPDATING"
@@ -34,7 +37,15 @@ class LeaseStatus:
 
     STABLE = frozenset({QUEUED, PENDING, ACTIVE, TERMINATED, ERROR})
     TRANSITIONAL = frozenset(
-        {PREPARING, STARTING, UPDATING, TERMINATING, RECLAIMING, DELETING}
+        {
+            RESERVING,
+            PREPARING,
+            STARTING,
+            UPDATING,
+            TERMINATING,
+            RECLAIMING,
+            DELETING,
+        }
     )
     ALL = STABLE | TRANSITIONAL
 

@@ -12,6 +12,7 @@ reservable too.
 
 import datetime
 import json
+import time
 
 import pytest
 import requests
@@ -279,6 +280,44 @@ def test_a_hinted_boot_that_cannot_be_leased_leaves_no_server(cloud):
         interval=0.5,
         message="the hinted server deleted",
     )
+
+
+def test_a_lease_refused_after_its_server_reservation_shelves_nothing(cloud):
+    """The lease's second reservation is refused (409): the lease's
+    transaction rolls back, and the server its first reservation named
+    was only recorded, never shelved (the reserve_server stage shelves
+    once a lease is committed)."""
+    nova = cloud.nova
+    # compute2 is not reservable yet: an ordinary boot lands there.
+    server = _boot_until_active(nova, OWNER, nova.flavor)
+    response = cloud.climate(
+        "POST",
+        "/v1/leases",
+        _project(OWNER),
+        json=helpers.lease_body(
+            "refused",
+            start=_in(3600),
+            end=_in(7200),
+            reservations=[
+                {
+                    "resource_type": "virtual:instance",
+                    "server_id": server["id"],
+                },
+                {"resource_type": "physical:host", "min": 5, "max": 5},
+            ],
+        ),
+    )
+    assert response.status_code == 409, response.text
+
+    # Time for a shelve to show, had one been sent.
+    time.sleep(5)
+    after = nova.server(server["id"])
+    assert after["status"] == "ACTIVE", after
+    assert not after.get("OS-EXT-STS:task_state"), after
+    assert after["OS-EXT-SRV-ATTR:host"] == server["OS-EXT-SRV-ATTR:host"]
+    leases = cloud.climate("GET", "/v1/leases", _project(OWNER)).json()
+    assert "refused" not in {lease["name"] for lease in leases["leases"]}
+    _delete_and_wait(nova, server["id"])
 
 
 def test_a_capacity_lease_boots_exactly_amount_servers_of_its_flavor(cloud):

@@ -50,6 +50,7 @@ def test_the_core_lease_table_is_tight():
         L.ERROR: {L.TERMINATING, L.DELETING},
         L.DELETING: {L.DELETING, L.ERROR},
         # Only plugin stages pass through these.
+        L.RESERVING: set(),
         L.PREPARING: set(),
         L.RECLAIMING: set(),
     }

@@ -80,6 +80,12 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         return {conf.GROUP: conf.OPTS}
 
     @classmethod
+    def stages(cls):
+        """``reserve_server``: the reserved-server form's shelve, once the
+        lease is committed (``server_form.RESERVE_SERVER``)."""
+        return [server_form.RESERVE_SERVER]
+
+    @classmethod
     def load_fields(cls, reservation_ids):
         """The request's fields, the flavor id once started, and the
         hosts holding its slots (``{"name", "instances"}``) and, for the
@@ -192,9 +198,7 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         start, end = _window(lease, reservation)
         _allocate(reservation, lease, start, end, wanted, tree)
         if wanted.server_id is not None:
-            server_form.hold(
-                self._capacity, lease, reservation, wanted.server_id
-            )
+            server_form.hold(lease, reservation, wanted.server_id)
         return row["id"]
 
     def update(self, context, lease, reservation, values):
@@ -249,10 +253,11 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         )
 
     def release(self, lease, reservation):
-        """Free the slots; a reserved server the lease never woke up
-        (deleted before its start) is handled by ``on_end`` as at the
-        end (``NovaCapacity.release_server``): the tenant chose then what
-        becomes of the server after the lease."""
+        """Free the slots; a reserved server the lease shelved but never
+        woke up (deleted before its start) is handled by ``on_end`` as at
+        the end (``NovaCapacity.release_server``): the tenant chose then
+        what becomes of the server after the lease.  One not shelved yet
+        (``PENDING``) is left as it is."""
         server = reservation.get("server")
         if (
             server
@@ -283,6 +288,12 @@ class VirtualInstancePlugin(base.ResourcePlugin):
             )
 
     # Hand-over (event loop, outside transactions) ---------------------------
+
+    def reserve_server(self, lease, reservation):
+        """The ``reserve_server`` stage: shelve the reserved server now
+        that its lease is committed.  A Nova failure raises: the event is
+        retried."""
+        server_form.shelve(self._capacity, reservation)
 
     def on_start(self, lease, reservation):
         """Make the reservation's private flavor and put the hosts
@@ -380,9 +391,11 @@ class VirtualInstancePlugin(base.ResourcePlugin):
 
 
 def _window(lease, reservation):
-    """The window the slots are held for: the lease (the plugin has no
-    stages of its own)."""
-    return stages.hold_window(lease, reservation, ())
+    """The window the slots are held for: the lease (the plugin's one
+    stage, ``reserve_server``, holds nothing)."""
+    return stages.hold_window(
+        lease, reservation, VirtualInstancePlugin.stages()
+    )
 
 
 def _allocate(reservation, lease, start, end, wanted, tree, prefer=()):

@@ -6,13 +6,30 @@ server, which must be the lease project's, is shelved and offloaded
 (Climate shows it RESERVED) until the start, unshelved then onto the
 host admission set aside for it, and handled by ``on_end`` at the end.
 Needs ``[compute] driver = nova`` (``NovaCapacity``).
+
+Admission only records the server (``PENDING``): it runs inside the
+lease's transaction, and a shelve sent from there would stay done when
+the transaction does not commit (a later reservation of the lease
+refused, a database error).  The plugin's stage ``reserve_server``
+(``RESERVE_SERVER``) shelves it once the lease is committed: its event
+is due at the reservation's creation, so the event runner takes it at
+once, retries it when Nova fails, and the lease shows ``RESERVING``
+(busy: no delete meanwhile) while it runs.  When its attempts are
+spent, the lease stays ``PENDING``, marked degraded, and the server
+keeps running on its host: the start shelves it then.  A lease deleted
+(or ended) before the server was shelved leaves it as it was.
 """
 
 import dataclasses
+import datetime
 
-from climate import exceptions
+from oslo_log import log as logging
+
+from climate import exceptions, stages, states
 from climate.plugins.instances import server_models
 from climate.plugins.instances.db import server_api
+
+LOG = logging.getLogger(__name__)
 
 #: States of a server that can be shelved (or already is).
 _RESERVABLE = {"ACTIVE", "SHUTOFF", "SHELVED", "SHELVED_OFFLOADED"}
@@ -49,18 +66,97 @@ def with_sizes_of(wanted, reservation):
     )
 
 
-def hold(capacity, lease, reservation, server_id):
-    """Record the server (409 if another lease reserves it) and shelve
-    it until the start."""
+def hold(lease, reservation, server_id):
+    """Record the server, ``PENDING`` (409 if another lease reserves
+    it); nothing is done to it in Nova until the lease is committed
+    (``RESERVE_SERVER``)."""
     server_api.server_reserve(reservation["id"], server_id, lease["id"])
-    capacity.shelve(server_id)
+
+
+def shelve(capacity, reservation):
+    """Shelve the reservation's server if it is still ``PENDING``, then
+    mark it ``RESERVED``: the ``reserve_server`` stage's work, which the
+    start does too when that stage could not.
+
+    Marked only once Nova took the shelve: a failed attempt leaves it
+    ``PENDING``, so a lease deleted meanwhile leaves the server alone.
+    """
+    server = reservation.get("server") or {}
+    if server.get("state") != server_models.PENDING:
+        return
+    capacity.shelve(server["id"])
+    server_api.server_set_state(
+        reservation["id"],
+        server_models.RESERVED,
+        only_from=server_models.PENDING,
+    )
+    server["state"] = server_models.RESERVED
+    LOG.info(
+        "reservation %s: server %s shelved until its lease starts",
+        reservation["id"],
+        server["id"],
+    )
 
 
 def start(capacity, lease, reservation):
+    """Unshelve the server onto its reserved host (shelving it first if
+    ``reserve_server`` never could)."""
+    shelve(capacity, reservation)
     capacity.start_server(lease, reservation, reservation["server"]["id"])
     server_api.server_set_state(reservation["id"], server_models.ACTIVE)
 
 
 def end(capacity, reservation, policy):
-    capacity.end_server(reservation, reservation["server"]["id"], policy)
+    """Handle the server by ``policy``; one still ``PENDING`` (never
+    shelved, never started: the lease never took it) is left as it
+    is."""
+    server = reservation["server"]
+    if server["state"] == server_models.PENDING:
+        LOG.info(
+            "reservation %s ended before its server %s was shelved: the "
+            "server is left as it is",
+            reservation["id"],
+            server["id"],
+        )
+    else:
+        capacity.end_server(reservation, server["id"], policy)
     server_api.server_set_state(reservation["id"], server_models.ENDED)
+
+
+# The reserve_server stage ---------------------------------------------------
+
+#: How long before the start, at the latest, the shelve falls: of a
+#: lease starting now, ``reserve_server`` is due before ``start_lease``
+#: (a lease's due events run one at a time, earliest first).
+_BEFORE_START = datetime.timedelta(seconds=1)
+
+
+def _reserve_offset(lease, reservation):
+    """At the reservation's creation (or a second before the start, if
+    that is earlier): due at once once the lease is committed; moving
+    the lease's dates keeps it there.  None for the capacity form."""
+    if not reservation.get("server_id"):
+        return None
+    start = lease["start_date"]
+    created = reservation.get("created_at") or start
+    return min(created, start - _BEFORE_START) - start
+
+
+RESERVE_SERVER = stages.Stage(
+    event_type="reserve_server",
+    hook="reserve_server",
+    # Before the starts due together (30).
+    order=25,
+    anchor="start_date",
+    offset=_reserve_offset,
+    runs_from=frozenset({states.LeaseStatus.PENDING}),
+    busy=states.LeaseStatus.RESERVING,
+    reached=states.LeaseStatus.PENDING,
+    resting=states.LeaseStatus.PENDING,
+    # A server Nova would not shelve still runs on its host; the lease
+    # is still good (its start shelves the server), so it goes on,
+    # degraded, with the reason.
+    on_give_up=stages.GIVE_UP_DEGRADE,
+    # Nothing is handed over: the capacity is set aside from the start.
+    holds=False,
+)

@@ -11,6 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from climate.db import models
 
+#: Recorded by admission, not shelved yet: the ``reserve_server`` stage
+#: shelves it once the lease is committed (or the start does, if that
+#: stage could not).  Nothing was done to the server in Nova.
+PENDING = "PENDING"
 #: The server is shelved and offloaded until the lease starts.
 RESERVED = "RESERVED"
 #: Unshelved on the reservation's host.
@@ -31,4 +35,4 @@ class InstanceServer(models.Base):
         primary_key=True,
     )
     server_id: Mapped[str] = mapped_column(String(255), unique=True)
-    state: Mapped[str] = mapped_column(String(36), default=RESERVED)
+    state: Mapped[str] = mapped_column(String(36), default=PENDING)

@@ -20,6 +20,7 @@ class FakeNova:
         self.servers = {}  # id -> dict
         self.deleted = []  # servers deleted, listed with changes-since
         self.requests = []  # (method, path, headers)
+        self.bodies = []  # (method, path, JSON body), as the requests
         self.fail_next = []  # status codes to answer before handling
         self.fail_matching = None  # (method, path regex, status)
         self.az_conflicts = set()  # hosts Nova refuses to move (409)
@@ -164,6 +165,15 @@ class FakeNova:
                 server["status"] = "SHELVED_OFFLOADED"
                 server["OS-EXT-SRV-ATTR:host"] = None
                 return 202, None
+            if "unshelve" in body:
+                if server["status"] != "SHELVED_OFFLOADED":
+                    return _error(409, "Cannot 'unshelve' while not shelved")
+                wanted = (body["unshelve"] or {}).get("host")
+                server["status"] = "ACTIVE"
+                server["OS-EXT-SRV-ATTR:host"] = wanted or next(
+                    iter(self.hypervisors)
+                )
+                return 202, None
             if "createImage" in body:
                 # As Nova: an offloaded server has no disk to snapshot.
                 if server["status"] == "SHELVED_OFFLOADED":
@@ -281,6 +291,7 @@ def _handler(fake):
             fake.requests.append(
                 (self.command, parsed.path, dict(self.headers))
             )
+            fake.bodies.append((self.command, parsed.path, body))
             status, answer = fake.handle(
                 self.command, parsed.path, query, body
             )

@@ -11,7 +11,8 @@ S = server_models.InstanceServer
 
 
 def server_reserve(reservation_id, server_id, lease_id):
-    """Record that ``reservation_id`` reserves ``server_id``.
+    """Record that ``reservation_id`` reserves ``server_id`` (``PENDING``:
+    nothing is done to the server in Nova until the lease is committed).
 
     :raises Conflict: another live reservation reserves that server.
     """
@@ -32,19 +33,22 @@ def server_reserve(reservation_id, server_id, lease_id):
                 S(
                     reservation_id=reservation_id,
                     server_id=server_id,
-                    state=server_models.RESERVED,
+                    state=server_models.PENDING,
                 )
             )
             session.flush()
 
 
-def server_set_state(reservation_id, state):
+def server_set_state(reservation_id, state, only_from=None):
+    """Set the reservation's server's state.
+
+    :param only_from: if given, change it only from that state.
+    """
     with engine.writer() as session:
-        session.execute(
-            sa.update(S)
-            .where(S.reservation_id == reservation_id)
-            .values(state=state)
-        )
+        query = sa.update(S).where(S.reservation_id == reservation_id)
+        if only_from is not None:
+            query = query.where(S.state == only_from)
+        session.execute(query.values(state=state))
 
 
 def server_release(reservation_id):

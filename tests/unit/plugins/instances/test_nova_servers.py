@@ -2,17 +2,32 @@
 HTTP to the fake Compute API on loopback (tests/unit/compute/fake_nova.py;
 Nova is outside this machine's unit tests): the ``on_end`` policies
 (``delete``, ``shelve``, ``snapshot_then_delete``) of both forms, the
-``before_end = snapshot`` snapshots, and a reserved server whose lease is
-deleted before its start (handled by ``on_end``, as at the end).
+``before_end = snapshot`` snapshots, the reserved server shelved by the
+``reserve_server`` stage once its lease is committed (never by a lease
+that failed to commit), and a reserved server whose lease is deleted
+before its start (handled by ``on_end``, as at the end, or left as it
+was when it was not shelved yet).
 tests/services/test_nova_instances.py runs the plugin against a real
 Nova."""
 
+import datetime
+
 import pytest
 
-from climate import compute, context, plugins
+from climate import (
+    clock,
+    compute,
+    context,
+    exceptions,
+    plugins,
+    stages,
+    states,
+)
 from climate.common import service_auth
-from climate.manager import leases
+from climate.db import api as db_api
+from climate.manager import events, leases, runner
 from climate.plugins.instances import nova as instance_nova
+from climate.plugins.instances import server_form
 from tests.unit.compute import fake_nova
 
 FLAVOR = {"id": "r1", "vcpus": 2, "ram": 2048, "disk": 10}
@@ -170,26 +185,47 @@ def test_before_end_snapshots_a_reserved_server(fake, capacity):
 
 
 @pytest.fixture
-def reserved(settings, fake, database):
-    """Reserve the tenant's server ``server_id`` in a lease starting in
-    2030; return ``(manager, lease)``."""
+def loaded(settings, fake, database):
+    """Both plugins, with one reservable host, compute1."""
     loaded = plugins.load(["physical.host.plugin", "virtual.instance.plugin"])
     loaded["physical:host"].inventory.create({"name": "compute1"})
+    return loaded
+
+
+@pytest.fixture
+def each(loaded):
+    """The event runner, run by hand (``run_once``, ``run_pending``)."""
+    return runner.EventRunner(events.EventHandler(loaded), "tests")
+
+
+@pytest.fixture
+def reserved(loaded):
+    """Reserve the tenant's server ``server_id`` in a lease (starting in
+    2030 unless told); return ``(manager, lease)``.  Nothing has run
+    yet: the server is shelved by the lease's ``reserve_server``
+    event."""
     manager = leases.LeaseManager(loaded)
 
-    def _reserve(server_id, **fields):
+    def _reserve(
+        server_id,
+        start="2030-12-26 12:00",
+        end="2030-12-27 12:00",
+        more=(),
+        **fields,
+    ):
         lease = manager.create(
             _user(),
             {
                 "name": "mine",
-                "start_date": "2030-12-26 12:00",
-                "end_date": "2030-12-27 12:00",
+                "start_date": start,
+                "end_date": end,
                 "reservations": [
                     {
                         "resource_type": "virtual:instance",
                         "server_id": server_id,
                         **fields,
-                    }
+                    },
+                    *more,
                 ],
             },
         )
@@ -209,12 +245,13 @@ def _user():
     [("delete", True), ("shelve", False), ("snapshot_then_delete", False)],
 )
 def test_deleting_a_pending_lease_applies_on_end_to_its_server(
-    fake, reserved, on_end, gone
+    fake, reserved, each, on_end, gone
 ):
     server_id = fake.add_server("compute1", flavor=OWN)
     manager, lease = reserved(server_id, on_end=on_end)
+    assert each.run_pending() == 1  # reserve_server
     assert fake.servers[server_id]["status"] == "SHELVED_OFFLOADED"
-    assert lease["reservations"][0]["server"]["state"] == "RESERVED"
+    assert _server_state(lease) == "RESERVED"
 
     manager.delete(_user(), lease["id"])
 
@@ -230,10 +267,11 @@ def test_deleting_a_pending_lease_applies_on_end_to_its_server(
 
 
 def test_deleting_a_pending_lease_whose_server_is_gone_succeeds(
-    fake, reserved
+    fake, reserved, each
 ):
     server_id = fake.add_server("compute1", flavor=OWN)
     manager, lease = reserved(server_id)
+    each.run_pending()
     fake.servers.pop(server_id)
 
     manager.delete(_user(), lease["id"])
@@ -261,3 +299,269 @@ def test_a_server_not_yet_offloaded_is_shelved_by_shelve(fake, capacity):
 
     assert fake.servers[server_id]["status"] == "SHELVED_OFFLOADED"
     assert fake.images == [] and fake.deleted == []
+
+
+# The shelve, once the lease is committed (the reserve_server stage) ---------
+
+
+def _server_state(lease):
+    (reservation,) = [
+        r
+        for r in db_api.lease_get(lease["id"])["reservations"]
+        if r["resource_type"] == "virtual:instance"
+    ]
+    return reservation["server"]["state"]
+
+
+def _events(lease, event_type):
+    return [
+        e
+        for e in db_api.lease_get(lease["id"])["events"]
+        if e["event_type"] == event_type
+    ]
+
+
+def _hours_later(hours):
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    return clock.VirtualClock(now + datetime.timedelta(hours=hours))
+
+
+def test_a_lease_that_fails_to_commit_leaves_its_server_running(
+    fake, reserved, loaded
+):
+    """The lease's second reservation is refused (409): the whole
+    lease rolls back, and the server, which admission only recorded, was
+    never shelved; it can be reserved again."""
+    server_id = fake.add_server("compute1", flavor=OWN)
+    too_many = {"resource_type": "physical:host", "min": 3, "max": 3}
+
+    with pytest.raises(exceptions.NotEnoughResourcesAvailable) as refused:
+        reserved(server_id, more=[too_many])
+
+    assert refused.value.code == 409
+    assert fake.servers[server_id]["status"] == "ACTIVE"
+    assert fake.servers[server_id]["OS-EXT-SRV-ATTR:host"] == "compute1"
+    assert _actions(fake, server_id) == []
+    assert leases.LeaseManager(loaded).list(_user()) == []
+    manager, lease = reserved(server_id)
+    assert _server_state(lease) == "PENDING"
+
+
+def test_the_server_is_shelved_after_the_commit_and_a_failure_retried(
+    fake, reserved, each
+):
+    """Committed, the lease's reserve_server event is due at once; Nova
+    fails its first attempt (500, outside this machine's reach, so the
+    fake answers it), which is retried after its backoff."""
+    server_id = fake.add_server("compute1", flavor=OWN)
+    manager, lease = reserved(server_id)
+    assert fake.servers[server_id]["status"] == "ACTIVE"
+    assert _server_state(lease) == "PENDING"
+    (event,) = _events(lease, "reserve_server")
+    assert event["time"] <= datetime.datetime.now(datetime.UTC).replace(
+        tzinfo=None
+    )
+
+    fake.fail_matching = ("POST", rf"/servers/{server_id}/action", 500)
+    assert each.run_once() == 1
+    stored = db_api.lease_get(lease["id"])
+    assert stored["status"] == states.LeaseStatus.PENDING
+    assert "reserve_server failed" in stored["status_reason"]
+    assert fake.servers[server_id]["status"] == "ACTIVE"
+    assert _server_state(lease) == "PENDING"
+
+    fake.fail_matching = None
+    with clock.use(_hours_later(1)):
+        assert each.run_once() == 1
+    stored = db_api.lease_get(lease["id"])
+    assert stored["status"] == states.LeaseStatus.PENDING
+    assert stored["degraded"] is False
+    assert fake.servers[server_id]["status"] == "SHELVED_OFFLOADED"
+    assert _server_state(lease) == "RESERVED"
+    (event,) = _events(lease, "reserve_server")
+    assert (event["status"], event["attempts"]) == ("DONE", 2)
+    # Nothing else is due before the start.
+    assert each.run_pending() == 0
+
+
+def test_a_lease_starting_now_shelves_then_wakes_its_server(
+    fake, reserved, each
+):
+    """reserve_server falls before start_lease: the server is shelved,
+    then unshelved onto the host admission set aside for it."""
+    server_id = fake.add_server("compute2", flavor=OWN)
+    manager, lease = reserved(server_id, start="now", end="2035-01-01 00:00")
+
+    assert each.run_pending() == 2
+
+    stored = db_api.lease_get(lease["id"])
+    assert stored["status"] == states.LeaseStatus.ACTIVE
+    server = fake.servers[server_id]
+    assert server["status"] == "ACTIVE"
+    assert server["OS-EXT-SRV-ATTR:host"] == "compute1"
+    assert _server_state(lease) == "ACTIVE"
+    bodies = [
+        next(iter(body))
+        for method, path, body in _action_bodies(fake, server_id)
+    ]
+    assert bodies == ["shelve", "unshelve"]
+
+
+def test_a_shelve_given_up_degrades_the_lease_and_the_start_shelves(
+    fake, reserved, each, settings
+):
+    """Nova refuses every attempt of reserve_server: the lease stays
+    PENDING, degraded with the reason, the server running where it was;
+    at the start, the start shelves it and wakes it on its reserved
+    host."""
+    settings.config(event_max_attempts=2, group="manager")
+    server_id = fake.add_server("compute2", flavor=OWN)
+    manager, lease = reserved(server_id)
+    fake.fail_matching = ("POST", rf"/servers/{server_id}/action", 500)
+    for hours in (0, 1):
+        with clock.use(_hours_later(hours)):
+            assert each.run_once() == 1
+    stored = db_api.lease_get(lease["id"])
+    assert stored["status"] == states.LeaseStatus.PENDING
+    assert stored["degraded"] is True
+    assert "reserve_server failed" in stored["status_reason"]
+    assert "after 2 attempts" in stored["status_reason"]
+    assert fake.servers[server_id]["status"] == "ACTIVE"
+    assert _server_state(lease) == "PENDING"
+
+    fake.fail_matching = None
+    with clock.use(clock.VirtualClock(datetime.datetime(2030, 12, 26, 12))):
+        assert each.run_pending() == 1
+    assert db_api.lease_get(lease["id"])["status"] == states.LeaseStatus.ACTIVE
+    assert fake.servers[server_id]["status"] == "ACTIVE"
+    assert fake.servers[server_id]["OS-EXT-SRV-ATTR:host"] == "compute1"
+    assert _server_state(lease) == "ACTIVE"
+
+
+@pytest.mark.parametrize("failed_attempts", [0, 1])
+def test_deleting_the_lease_before_the_shelve_leaves_the_server(
+    fake, reserved, each, failed_attempts
+):
+    """Deleted before reserve_server ran (or after it failed): on_end is
+    not applied (the default, delete, would delete it); the server is as
+    it was, and no event is left to shelve it."""
+    server_id = fake.add_server("compute1", flavor=OWN)
+    manager, lease = reserved(server_id, on_end="delete")
+    fake.fail_matching = ("POST", rf"/servers/{server_id}/action", 500)
+    for _ in range(failed_attempts):
+        assert each.run_once() == 1
+    fake.fail_matching = None
+
+    manager.delete(_user(), lease["id"])
+
+    assert manager.list(_user()) == []
+    with clock.use(_hours_later(1)):
+        assert each.run_pending() == 0
+    assert fake.servers[server_id]["status"] == "ACTIVE"
+    assert fake.servers[server_id]["OS-EXT-SRV-ATTR:host"] == "compute1"
+    assert fake.deleted == []
+    # Only the shelves Nova refused (the adapter retries a 500 once).
+    assert "DELETE" not in _actions(fake, server_id)
+    assert bool(_actions(fake, server_id)) is bool(failed_attempts)
+
+
+def test_a_lease_is_busy_while_its_server_is_being_shelved(fake, reserved):
+    """While reserve_server runs the lease is RESERVING: a delete then
+    would race the shelve, so it is refused (409) until it is done."""
+    server_id = fake.add_server("compute1", flavor=OWN)
+    manager, lease = reserved(server_id)
+    db_api.lease_transition(
+        lease["id"],
+        states.LeaseStatus.RESERVING,
+        {states.LeaseStatus.PENDING},
+    )
+
+    with pytest.raises(exceptions.LeaseBusy):
+        manager.delete(_user(), lease["id"])
+
+
+def test_moving_the_dates_keeps_the_one_shelve(fake, reserved, each):
+    """An update moving the lease's dates neither moves reserve_server
+    (still due at the creation) nor runs it again once done."""
+    server_id = fake.add_server("compute1", flavor=OWN)
+    manager, lease = reserved(server_id)
+    (before,) = _events(lease, "reserve_server")
+
+    manager.update(
+        _user(),
+        lease["id"],
+        {"start_date": "2031-01-05 12:00", "end_date": "2031-01-06 12:00"},
+    )
+    (event,) = _events(lease, "reserve_server")
+    assert (event["id"], event["time"]) == (before["id"], before["time"])
+    assert each.run_pending() == 1
+    assert fake.servers[server_id]["status"] == "SHELVED_OFFLOADED"
+
+    manager.update(
+        _user(),
+        lease["id"],
+        {"start_date": "2031-02-05 12:00", "end_date": "2031-02-06 12:00"},
+    )
+    (event,) = _events(lease, "reserve_server")
+    assert event["status"] == "DONE"
+    assert each.run_pending() == 0
+    assert _actions(fake, server_id) == ["POST"]
+    assert _server_state(lease) == "RESERVED"
+
+
+def test_the_end_leaves_a_server_never_shelved_as_it_is(
+    fake, capacity, database
+):
+    server_id = fake.add_server("compute1", flavor=OWN)
+    reservation = {"id": "r1", "server": {"id": server_id, "state": "PENDING"}}
+
+    server_form.end(capacity, reservation, "delete")
+
+    assert fake.servers[server_id]["status"] == "ACTIVE"
+    assert fake.deleted == [] and _actions(fake, server_id) == []
+
+
+def test_only_the_server_form_has_a_reserve_server_event(fake, reserved):
+    server_id = fake.add_server("compute1", flavor=OWN)
+    capacity_form = {
+        "resource_type": "virtual:instance",
+        "amount": 1,
+        "vcpus": 1,
+        "memory_mb": 512,
+        "disk_gb": 1,
+    }
+    manager, lease = reserved(server_id, more=[capacity_form])
+
+    reservation_ids = [
+        e["reservation_id"] for e in _events(lease, "reserve_server")
+    ]
+    server_reservation = lease["reservations"][0]["id"]
+    assert reservation_ids == [server_reservation]
+
+
+def _action_bodies(fake, server_id):
+    return [
+        (method, path, body)
+        for method, path, body in fake.bodies
+        if path.endswith(f"/servers/{server_id}/action")
+    ]
+
+
+def test_reserve_server_falls_before_the_start_and_holds_nothing():
+    """Due at the reservation's creation (a second before the start for
+    a lease starting now); the capacity is held for the lease's window
+    only."""
+    start = datetime.datetime(2030, 12, 26, 12)
+    lease = {"start_date": start, "end_date": start + datetime.timedelta(1)}
+    created = datetime.datetime(2030, 1, 1)
+    reservation = {"server_id": "s1", "created_at": created}
+    stage = server_form.RESERVE_SERVER
+
+    assert stage.time_for(lease, reservation) == created
+    now = dict(reservation, created_at=start)
+    assert stage.time_for(lease, now) == start - datetime.timedelta(seconds=1)
+    assert stage.time_for(lease, {"server_id": None}) is None
+    assert stages.hold_window(lease, reservation, [stage]) == (
+        lease["start_date"],
+        lease["end_date"],
+    )
