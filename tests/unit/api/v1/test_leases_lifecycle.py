@@ -46,7 +46,7 @@ def test_now_lease_becomes_active_at_once(api, create, wait_status):
         "end_lease",
     ]
 
-    active = wait_status(lease["id"], "ACTIVE", timeout=1)
+    active = wait_status(lease["id"], "ACTIVE", timeout=15)
 
     assert _events(active)["start_lease"] == "DONE"
     assert _events(active)["end_lease"] == "UNDONE"
@@ -58,9 +58,9 @@ def test_short_lease_runs_pending_active_terminated(
     lease = create("short", start="now", end=_soon(1), reservations=[RECORDER])
     assert lease["status"] == "PENDING"
 
-    active = wait_status(lease["id"], "ACTIVE", timeout=2)
+    active = wait_status(lease["id"], "ACTIVE", timeout=15)
     assert active["reservations"][0]["status"] == "active"
-    done = wait_status(lease["id"], "TERMINATED", timeout=3)
+    done = wait_status(lease["id"], "TERMINATED", timeout=15)
 
     assert done["reservations"][0]["status"] == "deleted"
     assert _events(done) == {
@@ -82,7 +82,7 @@ def test_short_lease_runs_pending_active_terminated(
 def test_lease_without_reservations_runs_through_too(create, wait_status):
     lease = create("empty", start="now", end=_soon(0.4))
 
-    done = wait_status(lease["id"], "TERMINATED", timeout=3)
+    done = wait_status(lease["id"], "TERMINATED", timeout=15)
 
     assert set(_events(done).values()) == {"DONE"}
 
@@ -93,7 +93,7 @@ def test_future_lease_waits_for_its_start(create, wait_status, get_lease):
     )
 
     assert get_lease(lease["id"])["status"] == "PENDING"
-    active = wait_status(lease["id"], "ACTIVE", timeout=3)
+    active = wait_status(lease["id"], "ACTIVE", timeout=15)
     assert active["reservations"][0]["status"] == "active"
 
 
@@ -125,7 +125,7 @@ def test_deleting_a_terminated_lease_only_releases(
     lease = create(
         "over", start="now", end=_soon(0.3), reservations=[RECORDER]
     )
-    wait_status(lease["id"], "TERMINATED", timeout=3)
+    wait_status(lease["id"], "TERMINATED", timeout=15)
 
     assert api.delete(f"/v1/leases/{lease['id']}").status_code == 204
 
@@ -140,7 +140,7 @@ def test_start_that_keeps_failing_puts_the_lease_in_error(
     config.config(event_max_attempts=2, group="manager")
     lease = create("fail-on_start-lease", start="now", reservations=[RECORDER])
 
-    failed = wait_status(lease["id"], "ERROR", timeout=3)
+    failed = wait_status(lease["id"], "ERROR", timeout=15)
 
     assert "on_start failed on purpose" in failed["status_reason"]
     assert "after 2 attempts" in failed["status_reason"]
@@ -154,7 +154,7 @@ def test_lease_in_error_can_still_be_deleted(
 ):
     config.config(event_max_attempts=1, group="manager")
     lease = create("fail-on_start-gone", start="now", reservations=[RECORDER])
-    wait_status(lease["id"], "ERROR", timeout=3)
+    wait_status(lease["id"], "ERROR", timeout=15)
 
     assert api.delete(f"/v1/leases/{lease['id']}").status_code == 204
 
@@ -168,7 +168,7 @@ def test_start_that_fails_once_is_retried(create, wait_status, record_file):
         "flaky-on_start-lease", start="now", reservations=[RECORDER]
     )
 
-    active = wait_status(lease["id"], "ACTIVE", timeout=3)
+    active = wait_status(lease["id"], "ACTIVE", timeout=15)
 
     assert active["reservations"][0]["status"] == "active"
     assert _events(active)["start_lease"] == "DONE"
