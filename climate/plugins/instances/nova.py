@@ -37,6 +37,8 @@ from oslo_log import log as logging
 
 from climate import exceptions
 from climate.common import service_auth
+from climate.plugins.instances import snapshot_models
+from climate.plugins.instances.db import snapshot_api
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -278,18 +280,7 @@ class NovaCapacity:
             )
         else:
             if policy == "snapshot_then_delete":
-                call(
-                    "POST",
-                    f"{path}/action",
-                    json={
-                        "createImage": {
-                            "name": f"{server.get('name', 'server')}-"
-                            f"{reservation_id}-end"
-                        }
-                    },
-                    absent=True,
-                    conflict_ok=True,
-                )
+                self._snapshot(server, reservation_id, snapshot_models.END)
             call("DELETE", path, absent=True)
         LOG.info(
             "reservation %s ended: server %s %s (on_end=%s)",
@@ -305,7 +296,9 @@ class NovaCapacity:
         """Snapshot (``createImage``) the reservation's servers that hold
         a host: those of its flavor, or its reserved server; return their
         ids.  A server Nova refuses to snapshot now (409: busy) is
-        skipped, as one that is gone."""
+        skipped, as one that is gone.  A retry (a Nova error part-way)
+        snapshots only the servers not yet snapshotted by this stage
+        (``_snapshot``) and returns them all."""
         reservation_id = reservation["id"]
         if reservation.get("server"):
             server_id = reservation["server"]["id"]
@@ -319,19 +312,9 @@ class NovaCapacity:
         for server in servers:
             if server.get("status") in _OFF_HOST:
                 continue
-            answer = self._nova._call(
-                "POST",
-                f"/servers/{server['id']}/action",
-                json={
-                    "createImage": {
-                        "name": f"{server.get('name', 'server')}-"
-                        f"{reservation_id}-before-end"
-                    }
-                },
-                absent=True,
-                conflict_ok=True,
-            )
-            if answer is not None:
+            if self._snapshot(
+                server, reservation_id, snapshot_models.BEFORE_END
+            ):
                 done.append(server["id"])
         LOG.info(
             "reservation %s: %d server(s) snapshotted before the end",
@@ -339,6 +322,48 @@ class NovaCapacity:
             len(done),
         )
         return done
+
+    def _snapshot(self, server, reservation_id, stage):
+        """Snapshot the server once per ``stage`` of the reservation,
+        however often the stage is retried; True if it has its image.
+
+        The snapshot is recorded in Climate's database
+        (``instance_snapshots``, with the image id Nova answers) as soon
+        as Nova accepts ``createImage``, and a retry of the stage skips
+        the servers recorded.  One window remains: Nova made the image
+        but Climate stopped (crashed, lost its database) before recording
+        it; the retry then makes a second image of that server, at most
+        one duplicate.  A server Nova refuses to snapshot (409: busy or
+        offloaded) or that is gone (404) is not recorded: False.
+        """
+        if snapshot_api.snapshot_get(reservation_id, stage, server["id"]):
+            LOG.info(
+                "reservation %s: server %s already snapshotted by %s",
+                reservation_id,
+                server["id"],
+                stage,
+            )
+            return True
+        suffix = "end" if stage == snapshot_models.END else "before-end"
+        answer = self._nova._call(
+            "POST",
+            f"/servers/{server['id']}/action",
+            json={
+                "createImage": {
+                    "name": f"{server.get('name', 'server')}-"
+                    f"{reservation_id}-{suffix}"
+                }
+            },
+            absent=True,
+            conflict_ok=True,
+        )
+        if answer is None:
+            return False
+        # Compute API 2.45 and later answer {"image_id": ...}.
+        snapshot_api.snapshot_record(
+            reservation_id, stage, server["id"], answer.get("image_id")
+        )
+        return True
 
     # The reserved-server form -----------------------------------------------
 

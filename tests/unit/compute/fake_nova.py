@@ -26,6 +26,7 @@ class FakeNova:
         self.down = set()  # service hosts whose nova-compute is down
         self.keep_servers = False  # deletes accepted but never done
         self.images = []  # (server id, image name) made by createImage
+        self.image_ids = {}  # image id answered by createImage -> server id
         self._next_id = 1
         self._lock = threading.Lock()
         self._server = http.server.ThreadingHTTPServer(
@@ -170,7 +171,9 @@ class FakeNova:
                     return _error(409, "Cannot 'createImage' while shelved")
                 name = body["createImage"]["name"]
                 self.images.append((server["id"], name))
-                return 202, {"image_id": str(uuid.uuid4())}
+                image_id = str(uuid.uuid4())
+                self.image_ids[image_id] = server["id"]
+                return 202, {"image_id": image_id}
         if path == "/os-aggregates" and method == "GET":
             return 200, {
                 "aggregates": [self._view(a) for a in self.aggregates.values()]

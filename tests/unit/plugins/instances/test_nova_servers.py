@@ -2,17 +2,22 @@
 HTTP to the fake Compute API on loopback (tests/unit/compute/fake_nova.py;
 Nova is outside this machine's unit tests): the ``on_end`` policies
 (``delete``, ``shelve``, ``snapshot_then_delete``) of both forms, the
-``before_end = snapshot`` snapshots, and a reserved server whose lease is
-deleted before its start (handled by ``on_end``, as at the end).
+``before_end = snapshot`` snapshots, each taken once however often its
+stage is retried, and a reserved server whose lease is deleted before
+its start (handled by ``on_end``, as at the end).
 tests/services/test_nova_instances.py runs the plugin against a real
 Nova."""
 
+import datetime
+
 import pytest
 
-from climate import compute, context, plugins
+from climate import compute, context, exceptions, plugins, states
 from climate.common import service_auth
+from climate.db import api as db_api
 from climate.manager import leases
 from climate.plugins.instances import nova as instance_nova
+from climate.plugins.instances.db import snapshot_api
 from tests.unit.compute import fake_nova
 
 FLAVOR = {"id": "r1", "vcpus": 2, "ram": 2048, "disk": 10}
@@ -45,7 +50,30 @@ def settings(config, fake):
 
 
 @pytest.fixture
-def capacity(settings):
+def reservation_r1(database):
+    """A lease whose reservation is ``r1`` (the fake flavor's id): the
+    snapshots Climate records belong to a reservation of its database."""
+    db_api.lease_create(
+        {
+            "id": "l1",
+            "name": "l1",
+            "project_id": "p1",
+            "start_date": datetime.datetime(2030, 12, 26, 12, 0),
+            "end_date": datetime.datetime(2030, 12, 27, 12, 0),
+            "status": states.LeaseStatus.ACTIVE,
+        },
+        reservations=[
+            {
+                "id": "r1",
+                "resource_type": "virtual:instance",
+                "status": states.ReservationStatus.ACTIVE,
+            }
+        ],
+    )
+
+
+@pytest.fixture
+def capacity(settings, reservation_r1):
     return instance_nova.NovaCapacity(compute.load("nova"))
 
 
@@ -261,3 +289,115 @@ def test_a_server_not_yet_offloaded_is_shelved_by_shelve(fake, capacity):
 
     assert fake.servers[server_id]["status"] == "SHELVED_OFFLOADED"
     assert fake.images == [] and fake.deleted == []
+
+
+# Snapshots across retries ----------------------------------------------------
+
+
+def _recorded(reservation_id="r1"):
+    """``{(stage, server id): image id}`` Climate recorded."""
+    return {
+        (s["stage"], s["server_id"]): s["image_id"]
+        for s in snapshot_api.snapshots_of([reservation_id]).get(
+            reservation_id, []
+        )
+    }
+
+
+def test_a_retried_before_end_snapshots_each_server_once(fake, capacity):
+    servers = [
+        fake.add_server("compute1", flavor=FLAVOR, name=f"vm{i}")
+        for i in range(3)
+    ]
+    # Nova fails the second server's createImage (past the retries).
+    fake.fail_matching = ("POST", f"/servers/{servers[1]}/action", 500)
+    with pytest.raises(exceptions.ComputeUnavailable):
+        capacity.snapshot_servers({"id": "r1"})
+    assert [server for server, _ in fake.images] == servers[:1]
+
+    # The event runner retries the stage once Nova recovers.
+    fake.fail_matching = None
+    assert capacity.snapshot_servers({"id": "r1"}) == servers
+
+    assert sorted(fake.images) == sorted(
+        (server_id, f"vm{i}-r1-before-end")
+        for i, server_id in enumerate(servers)
+    )
+    # Each image id Nova answered is recorded for its server.
+    assert _recorded() == {
+        ("before_end", server_id): image_id
+        for image_id, server_id in fake.image_ids.items()
+    }
+    # A third run (the stage retried after a later failure) makes none.
+    assert capacity.snapshot_servers({"id": "r1"}) == servers
+    assert len(fake.images) == 3
+
+
+def test_a_retried_snapshot_then_delete_snapshots_once(fake, capacity):
+    server_id = fake.add_server("compute1", flavor=FLAVOR, name="vm")
+    fake.fail_matching = ("DELETE", f"/servers/{server_id}", 500)
+    with pytest.raises(exceptions.ComputeUnavailable):
+        capacity.reclaim_servers("r1", "snapshot_then_delete")
+    assert fake.images == [(server_id, "vm-r1-end")]
+
+    fake.fail_matching = None
+    capacity.reclaim_servers("r1", "snapshot_then_delete")
+
+    assert fake.images == [(server_id, "vm-r1-end")]
+    assert _deleted(fake) == {server_id}
+    (image_id,) = fake.image_ids
+    assert _recorded() == {("end", server_id): image_id}
+
+
+def test_the_stages_snapshot_a_server_each_and_busy_is_not_recorded(
+    fake, capacity
+):
+    server_id = fake.add_server("compute1", flavor=FLAVOR, name="vm")
+    fake.fail_matching = ("POST", f"/servers/{server_id}/action", 409)
+    assert capacity.snapshot_servers({"id": "r1"}) == []
+    assert _recorded() == {}
+
+    fake.fail_matching = None
+    capacity.snapshot_servers({"id": "r1"})
+    capacity.reclaim_servers("r1", "snapshot_then_delete")
+
+    # before_end's snapshot does not stand for the end's: one each.
+    assert sorted(name for _, name in fake.images) == [
+        "vm-r1-before-end",
+        "vm-r1-end",
+    ]
+    assert set(_recorded()) == {("before_end", server_id), ("end", server_id)}
+
+
+def test_the_snapshots_are_shown_and_go_away_with_the_reservation(
+    fake, reserved, capacity
+):
+    server_id = fake.add_server("compute1", flavor=OWN, name="mine")
+    manager, lease = reserved(server_id, on_end="snapshot_then_delete")
+    reservation = lease["reservations"][0]
+    # Running again, as Nova's unshelve at the lease's start leaves it.
+    fake.servers[server_id].update(
+        {"status": "ACTIVE", "OS-EXT-SRV-ATTR:host": "compute1"}
+    )
+    capacity.snapshot_servers(reservation)
+    (image_id,) = fake.image_ids
+
+    shown = manager.get(_user(), lease["id"])["reservations"][0]
+    assert shown["snapshots"] == [
+        {"server_id": server_id, "image_id": image_id, "stage": "before_end"}
+    ]
+
+    # Deleted: on_end snapshots then deletes the server; Climate forgets
+    # both snapshots (the images stay in Nova's image service).
+    manager.delete(_user(), lease["id"])
+
+    assert len(fake.images) == 2 and _deleted(fake) == {server_id}
+    assert snapshot_api.snapshots_of([reservation["id"]]) == {}
+
+
+def test_a_reservation_without_snapshots_shows_none(fake, reserved):
+    server_id = fake.add_server("compute1", flavor=OWN)
+    manager, lease = reserved(server_id)
+
+    shown = manager.get(_user(), lease["id"])["reservations"][0]
+    assert "snapshots" not in shown
