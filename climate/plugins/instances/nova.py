@@ -243,7 +243,8 @@ class NovaCapacity:
     def reclaim_servers(self, reservation_id, policy):
         """Delete, shelve, or snapshot then delete the servers of the
         reservation's flavor; wait until none holds a host, at most
-        ``[nova] reclaim_timeout`` seconds."""
+        ``[nova] reclaim_timeout`` seconds (the snapshots being taken
+        meanwhile, side by side)."""
         deadline = time.monotonic() + CONF.nova.reclaim_timeout
         acted = set()
         while True:
@@ -263,11 +264,24 @@ class NovaCapacity:
             fresh = [s for s in left if s["id"] not in acted]
             if not fresh:
                 time.sleep(_POLL)
+            waiting = False
             for server in fresh:
-                self._reclaim(server, policy, reservation_id)
-                acted.add(server["id"])
+                if self._reclaim(server, policy, reservation_id):
+                    acted.add(server["id"])
+                else:
+                    waiting = True
+            if waiting:
+                time.sleep(_POLL)
 
     def _reclaim(self, server, policy, reservation_id):
+        """Shelve or delete the server by ``policy``; True once done.
+
+        With ``snapshot_then_delete``, False while Nova is still taking
+        the snapshot (or busy with another task): Nova would cancel an
+        unfinished snapshot, deleting its image, if the server went
+        now.  Call again later: the snapshot is not taken twice
+        (``_snapshot``).
+        """
         call = self._nova._call
         path = f"/servers/{server['id']}"
         if policy == "shelve":
@@ -281,6 +295,8 @@ class NovaCapacity:
         else:
             if policy == "snapshot_then_delete":
                 self._snapshot(server, reservation_id, snapshot_models.END)
+                if self._task_state(server["id"]) is not None:
+                    return False
             call("DELETE", path, absent=True)
         LOG.info(
             "reservation %s ended: server %s %s (on_end=%s)",
@@ -289,6 +305,13 @@ class NovaCapacity:
             "shelved" if policy == "shelve" else "deleted",
             policy,
         )
+        return True
+
+    def _task_state(self, server_id):
+        """The server's task (``image_uploading``...), or None: idle or
+        gone."""
+        found = self._nova._call("GET", f"/servers/{server_id}", absent=True)
+        return ((found or {}).get("server") or {}).get("OS-EXT-STS:task_state")
 
     # Before the end --------------------------------------------------------
 
@@ -458,8 +481,7 @@ class NovaCapacity:
                     f"{CONF.nova.reclaim_timeout} s (on_end={policy})"
                 )
             if not acted:
-                self._reclaim(server, policy, reservation["id"])
-                acted = True
+                acted = self._reclaim(server, policy, reservation["id"])
             time.sleep(_POLL)
         self._nova.delete_pool(reservation["id"])
 
@@ -486,7 +508,15 @@ class NovaCapacity:
                 self.shelve(server_id)
             action = "kept shelved"
         else:
-            self._reclaim(server, policy, reservation["id"])
+            deadline = time.monotonic() + CONF.nova.reclaim_timeout
+            while not self._reclaim(server, policy, reservation["id"]):
+                if time.monotonic() >= deadline:
+                    raise exceptions.HostInUse(
+                        reason=f"server {server_id} is still busy (its "
+                        "snapshot) after "
+                        f"{CONF.nova.reclaim_timeout} s (on_end={policy})"
+                    )
+                time.sleep(_POLL)
             action = "deleted"
         LOG.info(
             "reservation %s deleted before its start: server %s %s "

@@ -128,6 +128,30 @@ def test_on_end_snapshot_then_delete_snapshots_each_before_deleting(
         # createImage (a POST on the action) first, then the DELETE.
         assert _actions(fake, server_id) == ["POST", "DELETE"]
     assert other in fake.servers
+    # Each DELETE waited for its snapshot: Nova would have dropped it.
+    assert fake.lost_images == []
+
+
+@pytest.mark.parametrize("end", ["reclaim_servers", "end_server", "release"])
+def test_snapshot_then_delete_waits_for_the_snapshot(fake, capacity, end):
+    """Nova takes a while to upload the image (the fake: while the server
+    is shown three times), and cancels it, deleting the image, if the
+    server is deleted meanwhile: the DELETE waits."""
+    fake.snapshot_polls = 3
+    server_id = fake.add_server("compute1", flavor=FLAVOR, name="vm")
+
+    if end == "reclaim_servers":
+        capacity.reclaim_servers("r1", "snapshot_then_delete")
+    elif end == "end_server":
+        capacity.end_server({"id": "r1"}, server_id, "snapshot_then_delete")
+    else:
+        capacity.release_server(
+            {"id": "r1"}, server_id, "snapshot_then_delete"
+        )
+
+    assert fake.images == [(server_id, "vm-r1-end")]
+    assert fake.lost_images == []
+    assert _deleted(fake) == {server_id}
 
 
 def test_on_end_delete_deletes_without_a_snapshot(fake, capacity):
