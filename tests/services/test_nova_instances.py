@@ -417,10 +417,18 @@ def test_a_capacity_lease_boots_exactly_amount_servers_of_its_flavor(cloud):
     assert sorted(i.get("instance_uuid") for i in made) == sorted(
         s["id"] for s in servers
     )
-    # Climate recorded each image Nova answered (what a retry skips).
+
+    # Climate records each image Nova answered (what a retry skips), just
+    # after Nova made it.
+    def recorded():
+        shown = _shown(cloud, lease["id"]).get("snapshots") or []
+        return shown if len(shown) == amount else None
+
+    shown = helpers.wait_for(
+        recorded, 30, interval=0.5, message="the snapshots recorded"
+    )
     assert sorted(
-        (s["server_id"], s["image_id"], s["stage"])
-        for s in _shown(cloud, lease["id"])["snapshots"]
+        (s["server_id"], s["image_id"], s["stage"]) for s in shown
     ) == sorted((i["instance_uuid"], i["id"], "before_end") for i in made)
 
     def ended():
