@@ -490,6 +490,19 @@ def test_a_capacity_lease_boots_exactly_amount_servers_of_its_flavor(cloud):
         s["id"] for s in servers
     )
 
+    # Climate records each image Nova answered (what a retry skips), just
+    # after Nova made it.
+    def recorded():
+        shown = _shown(cloud, lease["id"]).get("snapshots") or []
+        return shown if len(shown) == amount else None
+
+    shown = helpers.wait_for(
+        recorded, 30, interval=0.5, message="the snapshots recorded"
+    )
+    assert sorted(
+        (s["server_id"], s["image_id"], s["stage"]) for s in shown
+    ) == sorted((i["instance_uuid"], i["id"], "before_end") for i in made)
+
     def ended():
         return (
             all(nova.server(s["id"]) is None for s in servers)
@@ -504,3 +517,84 @@ def test_a_capacity_lease_boots_exactly_amount_servers_of_its_flavor(cloud):
     assert sorted(nova.aggregates()["freepool"]["hosts"]) == sorted(
         nova_stack.HOSTS
     )
+
+
+def _shown(cloud, lease_id):
+    """The lease's (only) reservation as its owner sees it."""
+    response = cloud.climate("GET", f"/v1/leases/{lease_id}", _project(OWNER))
+    assert response.status_code == 200, response.text
+    (reservation,) = response.json()["lease"]["reservations"]
+    return reservation
+
+
+@pytest.mark.parametrize("on_end", ["snapshot_then_delete", "shelve"])
+def test_on_end_handles_the_servers_left_at_the_end(cloud, on_end):
+    """A one-instance lease, its server booted, then ended: on_end
+    snapshots then deletes it (one image, recorded by Climate), or
+    shelves it (Nova offloads it: it holds no host)."""
+    nova = cloud.nova
+    for host in nova_stack.HOSTS:
+        _register(cloud, host)
+    response = cloud.climate(
+        "POST",
+        "/v1/leases",
+        _project(OWNER),
+        json=helpers.lease_body(
+            f"end-{on_end}",
+            reservations=[
+                {
+                    "resource_type": "virtual:instance",
+                    "amount": 1,
+                    "vcpus": 1,
+                    "memory_mb": 64,
+                    "disk_gb": 1,
+                    "on_end": on_end,
+                }
+            ],
+        ),
+    )
+    assert response.status_code in (200, 201), response.text
+    lease_id = response.json()["lease"]["id"]
+
+    def started():
+        reservation = _shown(cloud, lease_id)
+        if reservation.get("flavor_id") and reservation["status"] == "active":
+            return reservation
+        return None
+
+    reservation = helpers.wait_for(
+        started, 60, interval=0.5, message="the reservation's start"
+    )
+    reservation_id = reservation["id"]
+    server = _boot_until_active(nova, OWNER, reservation["flavor_id"])
+
+    end = helpers.utcnow() + datetime.timedelta(seconds=3)
+    response = cloud.climate(
+        "PUT",
+        f"/v1/leases/{lease_id}",
+        _project(OWNER),
+        json={"end_date": end.isoformat(timespec="seconds")},
+    )
+    assert response.status_code == 200, response.text
+
+    def ended():
+        shown = _shown(cloud, lease_id)
+        return shown if shown["status"] == "deleted" else None
+
+    shown = helpers.wait_for(ended, 120, interval=1, message="the end")
+    assert reservation_id not in nova.aggregates()
+    assert not _providers(cloud, reservation_id)
+    images = nova.glance.server.RequestHandlerClass.snapshots
+    name = f"server-{OWNER}-{reservation_id}-end"
+    made = [i for i in list(images.values()) if i.get("name") == name]
+    if on_end == "shelve":
+        assert made == [] and "snapshots" not in shown
+        assert nova.server(server["id"])["status"] == "SHELVED_OFFLOADED"
+        _delete_and_wait(nova, server["id"])
+        return
+    assert nova.server(server["id"]) is None
+    (image,) = made
+    assert image["instance_uuid"] == server["id"]
+    assert shown["snapshots"] == [
+        {"server_id": server["id"], "image_id": image["id"], "stage": "end"}
+    ]

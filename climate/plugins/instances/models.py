@@ -69,4 +69,8 @@ class InstanceFlavor(models.Base):
     created_at: Mapped[datetime.datetime] = mapped_column(DateTime)
 
 
-from climate.plugins.instances import server_models  # noqa: E402, F401  (its table)
+# The tables of the reserved-server form and of the snapshots taken.
+from climate.plugins.instances import (  # noqa: E402, F401
+    server_models,
+    snapshot_models,
+)

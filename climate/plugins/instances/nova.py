@@ -37,6 +37,8 @@ from oslo_log import log as logging
 
 from climate import exceptions
 from climate.common import service_auth
+from climate.plugins.instances import snapshot_models
+from climate.plugins.instances.db import snapshot_api
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -241,7 +243,8 @@ class NovaCapacity:
     def reclaim_servers(self, reservation_id, policy):
         """Delete, shelve, or snapshot then delete the servers of the
         reservation's flavor; wait until none holds a host, at most
-        ``[nova] reclaim_timeout`` seconds."""
+        ``[nova] reclaim_timeout`` seconds (the snapshots being taken
+        meanwhile, side by side)."""
         deadline = time.monotonic() + CONF.nova.reclaim_timeout
         acted = set()
         while True:
@@ -261,11 +264,24 @@ class NovaCapacity:
             fresh = [s for s in left if s["id"] not in acted]
             if not fresh:
                 time.sleep(_POLL)
+            waiting = False
             for server in fresh:
-                self._reclaim(server, policy, reservation_id)
-                acted.add(server["id"])
+                if self._reclaim(server, policy, reservation_id):
+                    acted.add(server["id"])
+                else:
+                    waiting = True
+            if waiting:
+                time.sleep(_POLL)
 
     def _reclaim(self, server, policy, reservation_id):
+        """Shelve or delete the server by ``policy``; True once done.
+
+        With ``snapshot_then_delete``, False while Nova is still taking
+        the snapshot (or busy with another task): Nova would cancel an
+        unfinished snapshot, deleting its image, if the server went
+        now.  Call again later: the snapshot is not taken twice
+        (``_snapshot``).
+        """
         call = self._nova._call
         path = f"/servers/{server['id']}"
         if policy == "shelve":
@@ -278,18 +294,9 @@ class NovaCapacity:
             )
         else:
             if policy == "snapshot_then_delete":
-                call(
-                    "POST",
-                    f"{path}/action",
-                    json={
-                        "createImage": {
-                            "name": f"{server.get('name', 'server')}-"
-                            f"{reservation_id}-end"
-                        }
-                    },
-                    absent=True,
-                    conflict_ok=True,
-                )
+                self._snapshot(server, reservation_id, snapshot_models.END)
+                if self._task_state(server["id"]) is not None:
+                    return False
             call("DELETE", path, absent=True)
         LOG.info(
             "reservation %s ended: server %s %s (on_end=%s)",
@@ -298,6 +305,13 @@ class NovaCapacity:
             "shelved" if policy == "shelve" else "deleted",
             policy,
         )
+        return True
+
+    def _task_state(self, server_id):
+        """The server's task (``image_uploading``...), or None: idle or
+        gone."""
+        found = self._nova._call("GET", f"/servers/{server_id}", absent=True)
+        return ((found or {}).get("server") or {}).get("OS-EXT-STS:task_state")
 
     # Before the end --------------------------------------------------------
 
@@ -305,7 +319,9 @@ class NovaCapacity:
         """Snapshot (``createImage``) the reservation's servers that hold
         a host: those of its flavor, or its reserved server; return their
         ids.  A server Nova refuses to snapshot now (409: busy) is
-        skipped, as one that is gone."""
+        skipped, as one that is gone.  A retry (a Nova error part-way)
+        snapshots only the servers not yet snapshotted by this stage
+        (``_snapshot``) and returns them all."""
         reservation_id = reservation["id"]
         if reservation.get("server"):
             server_id = reservation["server"]["id"]
@@ -319,19 +335,9 @@ class NovaCapacity:
         for server in servers:
             if server.get("status") in _OFF_HOST:
                 continue
-            answer = self._nova._call(
-                "POST",
-                f"/servers/{server['id']}/action",
-                json={
-                    "createImage": {
-                        "name": f"{server.get('name', 'server')}-"
-                        f"{reservation_id}-before-end"
-                    }
-                },
-                absent=True,
-                conflict_ok=True,
-            )
-            if answer is not None:
+            if self._snapshot(
+                server, reservation_id, snapshot_models.BEFORE_END
+            ):
                 done.append(server["id"])
         LOG.info(
             "reservation %s: %d server(s) snapshotted before the end",
@@ -339,6 +345,48 @@ class NovaCapacity:
             len(done),
         )
         return done
+
+    def _snapshot(self, server, reservation_id, stage):
+        """Snapshot the server once per ``stage`` of the reservation,
+        however often the stage is retried; True if it has its image.
+
+        The snapshot is recorded in Climate's database
+        (``instance_snapshots``, with the image id Nova answers) as soon
+        as Nova accepts ``createImage``, and a retry of the stage skips
+        the servers recorded.  One window remains: Nova made the image
+        but Climate stopped (crashed, lost its database) before recording
+        it; the retry then makes a second image of that server, at most
+        one duplicate.  A server Nova refuses to snapshot (409: busy or
+        offloaded) or that is gone (404) is not recorded: False.
+        """
+        if snapshot_api.snapshot_get(reservation_id, stage, server["id"]):
+            LOG.info(
+                "reservation %s: server %s already snapshotted by %s",
+                reservation_id,
+                server["id"],
+                stage,
+            )
+            return True
+        suffix = "end" if stage == snapshot_models.END else "before-end"
+        answer = self._nova._call(
+            "POST",
+            f"/servers/{server['id']}/action",
+            json={
+                "createImage": {
+                    "name": f"{server.get('name', 'server')}-"
+                    f"{reservation_id}-{suffix}"
+                }
+            },
+            absent=True,
+            conflict_ok=True,
+        )
+        if answer is None:
+            return False
+        # Compute API 2.45 and later answer {"image_id": ...}.
+        snapshot_api.snapshot_record(
+            reservation_id, stage, server["id"], answer.get("image_id")
+        )
+        return True
 
     # The reserved-server form -----------------------------------------------
 
@@ -433,8 +481,7 @@ class NovaCapacity:
                     f"{CONF.nova.reclaim_timeout} s (on_end={policy})"
                 )
             if not acted:
-                self._reclaim(server, policy, reservation["id"])
-                acted = True
+                acted = self._reclaim(server, policy, reservation["id"])
             time.sleep(_POLL)
         self._nova.delete_pool(reservation["id"])
 
@@ -461,7 +508,15 @@ class NovaCapacity:
                 self.shelve(server_id)
             action = "kept shelved"
         else:
-            self._reclaim(server, policy, reservation["id"])
+            deadline = time.monotonic() + CONF.nova.reclaim_timeout
+            while not self._reclaim(server, policy, reservation["id"]):
+                if time.monotonic() >= deadline:
+                    raise exceptions.HostInUse(
+                        reason=f"server {server_id} is still busy (its "
+                        "snapshot) after "
+                        f"{CONF.nova.reclaim_timeout} s (on_end={policy})"
+                    )
+                time.sleep(_POLL)
             action = "deleted"
         LOG.info(
             "reservation %s deleted before its start: server %s %s "

@@ -32,7 +32,7 @@ from climate.plugins.instances import (
     server_models,
 )
 from climate.plugins.instances.db import api as instance_db
-from climate.plugins.instances.db import server_api
+from climate.plugins.instances.db import server_api, snapshot_api
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -72,6 +72,7 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         "flavor_id",
         "hosts",
         "server",
+        "snapshots",
     )
 
     @classmethod
@@ -88,9 +89,12 @@ class VirtualInstancePlugin(base.ResourcePlugin):
     @classmethod
     def load_fields(cls, reservation_ids):
         """The request's fields, the flavor id once started, and the
-        hosts holding its slots (``{"name", "instances"}``) and, for the
-        reserved-server form, its ``server`` (``{"id", "state"}``): three
-        queries for any number of reservations."""
+        hosts holding its slots (``{"name", "instances"}``), for the
+        reserved-server form its ``server`` (``{"id", "state"}``), and
+        once Nova snapshotted some of its servers, ``snapshots``
+        (``{"server_id", "image_id", "stage"}``, ``stage`` being
+        ``before_end`` or ``end``): four queries for any number of
+        reservations."""
         fields = instance_db.instance_reservation_fields(reservation_ids)
         for reservation_id, held in shares.held(fields).items():
             own = fields[reservation_id]
@@ -106,12 +110,15 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         for reservation_id, server in server_api.servers_of(fields).items():
             fields[reservation_id]["server"] = server
             fields[reservation_id]["server_id"] = server["id"]
+        for reservation_id, taken in snapshot_api.snapshots_of(fields).items():
+            fields[reservation_id]["snapshots"] = taken
         return fields
 
     @classmethod
     def view(cls, fields):
-        """Blazar's instance reservation fields, then ``on_end`` and the
-        hosts holding the slots."""
+        """Blazar's instance reservation fields, then ``on_end``, the
+        hosts holding the slots, the reserved server and the snapshots
+        taken."""
         return {f: fields[f] for f in cls.VIEW_FIELDS if f in fields}
 
     @classmethod
@@ -257,7 +264,8 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         woke up (deleted before its start) is handled by ``on_end`` as at
         the end (``NovaCapacity.release_server``): the tenant chose then
         what becomes of the server after the lease.  One not shelved yet
-        (``PENDING``) is left as it is."""
+        (``PENDING``) is left as it is.  The record of the snapshots
+        taken goes with the reservation (the images stay)."""
         server = reservation.get("server")
         if (
             server
@@ -272,6 +280,7 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         shares.release(reservation["id"])
         instance_db.flavor_delete(reservation["id"])
         server_api.server_release(reservation["id"])
+        snapshot_api.snapshots_forget(reservation["id"])
 
     def _check_form(self, wanted):
         if wanted.server_id is not None and self._local:

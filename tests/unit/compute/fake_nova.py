@@ -27,6 +27,13 @@ class FakeNova:
         self.down = set()  # service hosts whose nova-compute is down
         self.keep_servers = False  # deletes accepted but never done
         self.images = []  # (server id, image name) made by createImage
+        self.image_ids = {}  # image id answered by createImage -> server id
+        # A snapshot is taken while its server is shown this many times
+        # (task_state image_uploading); a server deleted meanwhile loses
+        # it, as in Nova (the unfinished image is deleted): lost_images.
+        self.snapshot_polls = 1
+        self.lost_images = []  # (server id, image name)
+        self._snapshotting = {}  # server id -> (polls left, image id)
         self._next_id = 1
         self._lock = threading.Lock()
         self._server = http.server.ThreadingHTTPServer(
@@ -131,7 +138,7 @@ class FakeNova:
         if path == "/servers/detail" and "flavor" in query:
             return 200, {
                 "servers": [
-                    s
+                    self._show(s)
                     for s in self.servers.values()
                     if s["flavor"].get("id") == query["flavor"]
                 ]
@@ -157,10 +164,11 @@ class FakeNova:
                 return _error(404, "Instance could not be found")
             if method == "DELETE":
                 if not self.keep_servers:
+                    self._lose_snapshot(server["id"])
                     self.deleted.append(self.servers.pop(server["id"]))
                 return 204, None
             if method == "GET" and not match.group(2):
-                return 200, {"server": server}
+                return 200, {"server": self._show(server)}
             if "shelve" in body:
                 server["status"] = "SHELVED_OFFLOADED"
                 server["OS-EXT-SRV-ATTR:host"] = None
@@ -175,12 +183,23 @@ class FakeNova:
                 )
                 return 202, None
             if "createImage" in body:
-                # As Nova: an offloaded server has no disk to snapshot.
+                # As Nova: an offloaded server has no disk to snapshot,
+                # a busy one takes no second task.
                 if server["status"] == "SHELVED_OFFLOADED":
                     return _error(409, "Cannot 'createImage' while shelved")
+                if server.get("OS-EXT-STS:task_state"):
+                    return _error(409, "Cannot 'createImage' while busy")
                 name = body["createImage"]["name"]
                 self.images.append((server["id"], name))
-                return 202, {"image_id": str(uuid.uuid4())}
+                image_id = str(uuid.uuid4())
+                self.image_ids[image_id] = server["id"]
+                if self.snapshot_polls:
+                    server["OS-EXT-STS:task_state"] = "image_uploading"
+                    self._snapshotting[server["id"]] = [
+                        self.snapshot_polls,
+                        image_id,
+                    ]
+                return 202, {"image_id": image_id}
         if path == "/os-aggregates" and method == "GET":
             return 200, {
                 "aggregates": [self._view(a) for a in self.aggregates.values()]
@@ -246,6 +265,29 @@ class FakeNova:
                 aggregate["hosts"].remove(host)
             return 200, {"aggregate": self._view(aggregate)}
         return _error(404, f"no route {method} {path}")
+
+    def _show(self, server):
+        """The server as shown now; a snapshot under way advances."""
+        view = dict(server)
+        taking = self._snapshotting.get(server["id"])
+        if taking is not None:
+            taking[0] -= 1
+            if taking[0] <= 0:
+                del self._snapshotting[server["id"]]
+                server["OS-EXT-STS:task_state"] = None
+        return view
+
+    def _lose_snapshot(self, server_id):
+        taking = self._snapshotting.pop(server_id, None)
+        if taking is None:
+            return
+        image_id = taking[1]
+        del self.image_ids[image_id]
+        for made in reversed(self.images):
+            if made[0] == server_id:
+                self.images.remove(made)
+                self.lost_images.append(made)
+                break
 
     def _zone(self, host, but=None):
         """The host's availability zone (Nova's rules: one at most)."""

@@ -2,11 +2,12 @@
 HTTP to the fake Compute API on loopback (tests/unit/compute/fake_nova.py;
 Nova is outside this machine's unit tests): the ``on_end`` policies
 (``delete``, ``shelve``, ``snapshot_then_delete``) of both forms, the
-``before_end = snapshot`` snapshots, the reserved server shelved by the
-``reserve_server`` stage once its lease is committed (never by a lease
-that failed to commit), and a reserved server whose lease is deleted
-before its start (handled by ``on_end``, as at the end, or left as it
-was when it was not shelved yet).
+``before_end = snapshot`` snapshots, each taken once however often its
+stage is retried, the reserved server shelved by the ``reserve_server``
+stage once its lease is committed (never by a lease that failed to
+commit), and a reserved server whose lease is deleted before its start
+(handled by ``on_end``, as at the end, or left as it was when it was
+not shelved yet).
 tests/services/test_nova_instances.py runs the plugin against a real
 Nova."""
 
@@ -28,6 +29,7 @@ from climate.db import api as db_api
 from climate.manager import events, leases, runner
 from climate.plugins.instances import nova as instance_nova
 from climate.plugins.instances import server_form
+from climate.plugins.instances.db import snapshot_api
 from tests.unit.compute import fake_nova
 
 FLAVOR = {"id": "r1", "vcpus": 2, "ram": 2048, "disk": 10}
@@ -60,7 +62,30 @@ def settings(config, fake):
 
 
 @pytest.fixture
-def capacity(settings):
+def reservation_r1(database):
+    """A lease whose reservation is ``r1`` (the fake flavor's id): the
+    snapshots Climate records belong to a reservation of its database."""
+    db_api.lease_create(
+        {
+            "id": "l1",
+            "name": "l1",
+            "project_id": "p1",
+            "start_date": datetime.datetime(2030, 12, 26, 12, 0),
+            "end_date": datetime.datetime(2030, 12, 27, 12, 0),
+            "status": states.LeaseStatus.ACTIVE,
+        },
+        reservations=[
+            {
+                "id": "r1",
+                "resource_type": "virtual:instance",
+                "status": states.ReservationStatus.ACTIVE,
+            }
+        ],
+    )
+
+
+@pytest.fixture
+def capacity(settings, reservation_r1):
     return instance_nova.NovaCapacity(compute.load("nova"))
 
 
@@ -115,6 +140,30 @@ def test_on_end_snapshot_then_delete_snapshots_each_before_deleting(
         # createImage (a POST on the action) first, then the DELETE.
         assert _actions(fake, server_id) == ["POST", "DELETE"]
     assert other in fake.servers
+    # Each DELETE waited for its snapshot: Nova would have dropped it.
+    assert fake.lost_images == []
+
+
+@pytest.mark.parametrize("end", ["reclaim_servers", "end_server", "release"])
+def test_snapshot_then_delete_waits_for_the_snapshot(fake, capacity, end):
+    """Nova takes a while to upload the image (the fake: while the server
+    is shown three times), and cancels it, deleting the image, if the
+    server is deleted meanwhile: the DELETE waits."""
+    fake.snapshot_polls = 3
+    server_id = fake.add_server("compute1", flavor=FLAVOR, name="vm")
+
+    if end == "reclaim_servers":
+        capacity.reclaim_servers("r1", "snapshot_then_delete")
+    elif end == "end_server":
+        capacity.end_server({"id": "r1"}, server_id, "snapshot_then_delete")
+    else:
+        capacity.release_server(
+            {"id": "r1"}, server_id, "snapshot_then_delete"
+        )
+
+    assert fake.images == [(server_id, "vm-r1-end")]
+    assert fake.lost_images == []
+    assert _deleted(fake) == {server_id}
 
 
 def test_on_end_delete_deletes_without_a_snapshot(fake, capacity):
@@ -565,3 +614,115 @@ def test_reserve_server_falls_before_the_start_and_holds_nothing():
         lease["start_date"],
         lease["end_date"],
     )
+
+
+# Snapshots across retries ----------------------------------------------------
+
+
+def _recorded(reservation_id="r1"):
+    """``{(stage, server id): image id}`` Climate recorded."""
+    return {
+        (s["stage"], s["server_id"]): s["image_id"]
+        for s in snapshot_api.snapshots_of([reservation_id]).get(
+            reservation_id, []
+        )
+    }
+
+
+def test_a_retried_before_end_snapshots_each_server_once(fake, capacity):
+    servers = [
+        fake.add_server("compute1", flavor=FLAVOR, name=f"vm{i}")
+        for i in range(3)
+    ]
+    # Nova fails the second server's createImage (past the retries).
+    fake.fail_matching = ("POST", f"/servers/{servers[1]}/action", 500)
+    with pytest.raises(exceptions.ComputeUnavailable):
+        capacity.snapshot_servers({"id": "r1"})
+    assert [server for server, _ in fake.images] == servers[:1]
+
+    # The event runner retries the stage once Nova recovers.
+    fake.fail_matching = None
+    assert capacity.snapshot_servers({"id": "r1"}) == servers
+
+    assert sorted(fake.images) == sorted(
+        (server_id, f"vm{i}-r1-before-end")
+        for i, server_id in enumerate(servers)
+    )
+    # Each image id Nova answered is recorded for its server.
+    assert _recorded() == {
+        ("before_end", server_id): image_id
+        for image_id, server_id in fake.image_ids.items()
+    }
+    # A third run (the stage retried after a later failure) makes none.
+    assert capacity.snapshot_servers({"id": "r1"}) == servers
+    assert len(fake.images) == 3
+
+
+def test_a_retried_snapshot_then_delete_snapshots_once(fake, capacity):
+    server_id = fake.add_server("compute1", flavor=FLAVOR, name="vm")
+    fake.fail_matching = ("DELETE", f"/servers/{server_id}", 500)
+    with pytest.raises(exceptions.ComputeUnavailable):
+        capacity.reclaim_servers("r1", "snapshot_then_delete")
+    assert fake.images == [(server_id, "vm-r1-end")]
+
+    fake.fail_matching = None
+    capacity.reclaim_servers("r1", "snapshot_then_delete")
+
+    assert fake.images == [(server_id, "vm-r1-end")]
+    assert _deleted(fake) == {server_id}
+    (image_id,) = fake.image_ids
+    assert _recorded() == {("end", server_id): image_id}
+
+
+def test_the_stages_snapshot_a_server_each_and_busy_is_not_recorded(
+    fake, capacity
+):
+    server_id = fake.add_server("compute1", flavor=FLAVOR, name="vm")
+    fake.fail_matching = ("POST", f"/servers/{server_id}/action", 409)
+    assert capacity.snapshot_servers({"id": "r1"}) == []
+    assert _recorded() == {}
+
+    fake.fail_matching = None
+    capacity.snapshot_servers({"id": "r1"})
+    capacity.reclaim_servers("r1", "snapshot_then_delete")
+
+    # before_end's snapshot does not stand for the end's: one each.
+    assert sorted(name for _, name in fake.images) == [
+        "vm-r1-before-end",
+        "vm-r1-end",
+    ]
+    assert set(_recorded()) == {("before_end", server_id), ("end", server_id)}
+
+
+def test_the_snapshots_are_shown_and_go_away_with_the_reservation(
+    fake, reserved, capacity
+):
+    server_id = fake.add_server("compute1", flavor=OWN, name="mine")
+    manager, lease = reserved(server_id, on_end="snapshot_then_delete")
+    reservation = lease["reservations"][0]
+    # Running again, as Nova's unshelve at the lease's start leaves it.
+    fake.servers[server_id].update(
+        {"status": "ACTIVE", "OS-EXT-SRV-ATTR:host": "compute1"}
+    )
+    capacity.snapshot_servers(reservation)
+    (image_id,) = fake.image_ids
+
+    shown = manager.get(_user(), lease["id"])["reservations"][0]
+    assert shown["snapshots"] == [
+        {"server_id": server_id, "image_id": image_id, "stage": "before_end"}
+    ]
+
+    # Deleted: on_end snapshots then deletes the server; Climate forgets
+    # both snapshots (the images stay in Nova's image service).
+    manager.delete(_user(), lease["id"])
+
+    assert len(fake.images) == 2 and _deleted(fake) == {server_id}
+    assert snapshot_api.snapshots_of([reservation["id"]]) == {}
+
+
+def test_a_reservation_without_snapshots_shows_none(fake, reserved):
+    server_id = fake.add_server("compute1", flavor=OWN)
+    manager, lease = reserved(server_id)
+
+    shown = manager.get(_user(), lease["id"])["reservations"][0]
+    assert "snapshots" not in shown
