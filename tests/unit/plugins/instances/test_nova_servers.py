@@ -695,11 +695,12 @@ def test_the_stages_snapshot_a_server_each_and_busy_is_not_recorded(
 
 
 def test_the_snapshots_are_shown_and_go_away_with_the_reservation(
-    fake, reserved, capacity
+    fake, reserved, capacity, each
 ):
     server_id = fake.add_server("compute1", flavor=OWN, name="mine")
     manager, lease = reserved(server_id, on_end="snapshot_then_delete")
     reservation = lease["reservations"][0]
+    assert each.run_pending() == 1  # reserve_server: shelved
     # Running again, as Nova's unshelve at the lease's start leaves it.
     fake.servers[server_id].update(
         {"status": "ACTIVE", "OS-EXT-SRV-ATTR:host": "compute1"}
