@@ -29,7 +29,6 @@ from climate.plugins.instances import (
     notices,
     request,
     server_form,
-    server_models,
 )
 from climate.plugins.instances.db import api as instance_db
 from climate.plugins.instances.db import server_api, snapshot_api
@@ -260,23 +259,12 @@ class VirtualInstancePlugin(base.ResourcePlugin):
         )
 
     def release(self, lease, reservation):
-        """Free the slots; a reserved server the lease shelved but never
-        woke up (deleted before its start) is handled by ``on_end`` as at
-        the end (``NovaCapacity.release_server``): the tenant chose then
-        what becomes of the server after the lease.  One not shelved yet
-        (``PENDING``) is left as it is.  The record of the snapshots
-        taken goes with the reservation (the images stay)."""
-        server = reservation.get("server")
-        if (
-            server
-            and server.get("state") == server_models.RESERVED
-            and self._capacity is not None
-        ):
-            self._capacity.release_server(
-                reservation,
-                server["id"],
-                reservation.get("on_end") or conf.options().default_on_end,
-            )
+        """Free the slots and forget the flavor, the server and the
+        snapshots taken (the images stay).  Nothing is asked of Nova
+        here, inside the delete's transaction: a lease whose server was
+        shelved is deleted through ``on_end`` (``reserve_server``
+        acquires), which applies the policy to it; one not shelved yet
+        (``PENDING``) is left as it is."""
         shares.release(reservation["id"])
         instance_db.flavor_delete(reservation["id"])
         server_api.server_release(reservation["id"])

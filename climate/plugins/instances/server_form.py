@@ -17,7 +17,11 @@ once, retries it when Nova fails, and the lease shows ``RESERVING``
 (busy: no delete meanwhile) while it runs.  When its attempts are
 spent, the lease stays ``PENDING``, marked degraded, and the server
 keeps running on its host: the start shelves it then.  A lease deleted
-(or ended) before the server was shelved leaves it as it was.
+(or ended) before the server was shelved leaves it as it was.  The
+stage acquires: a lease whose shelve ran is deleted through its
+releasing stages, so ``on_end`` meets the server still shelved and
+applies the policy by the event runner, not inside the delete's
+transaction (``end``).
 """
 
 import dataclasses
@@ -107,8 +111,10 @@ def start(capacity, lease, reservation):
 
 
 def end(capacity, reservation, policy):
-    """Handle the server by ``policy``; one still ``PENDING`` (never
-    shelved, never started: the lease never took it) is left as it
+    """Handle the server by ``policy``: one the lease woke up as its end
+    does (``end_server``), one still shelved (the lease was deleted or
+    ended before its start) as ``release_server`` does; one still
+    ``PENDING`` (never shelved: the lease never took it) is left as it
     is."""
     server = reservation["server"]
     if server["state"] == server_models.PENDING:
@@ -118,6 +124,8 @@ def end(capacity, reservation, policy):
             reservation["id"],
             server["id"],
         )
+    elif server["state"] == server_models.RESERVED:
+        capacity.release_server(reservation, server["id"], policy)
     else:
         capacity.end_server(reservation, server["id"], policy)
     server_api.server_set_state(reservation["id"], server_models.ENDED)
@@ -157,6 +165,11 @@ RESERVE_SERVER = stages.Stage(
     # is still good (its start shelves the server), so it goes on,
     # degraded, with the reason.
     on_give_up=stages.GIVE_UP_DEGRADE,
-    # Nothing is handed over: the capacity is set aside from the start.
+    # It acts on the tenant's server: a lease whose shelve ran (even in
+    # part) is deleted through its releasing stages, by the event runner
+    # (``on_end``, which applies the policy to the shelved server), never
+    # by calls to Nova inside the delete's transaction.
+    acquires=True,
+    # The capacity is set aside from the start only.
     holds=False,
 )

@@ -57,6 +57,9 @@ def settings(config, fake):
         group="nova",
     )
     config.config(driver="nova", group="compute")
+    # No event runner runs beside these tests: a delete that must act on
+    # the cloud answers at once (DELETING), and the test runs its event.
+    config.config(act_now_wait=0, group="manager")
     yield config
     service_auth.reset()
 
@@ -302,8 +305,11 @@ def test_deleting_a_pending_lease_applies_on_end_to_its_server(
     assert fake.servers[server_id]["status"] == "SHELVED_OFFLOADED"
     assert _server_state(lease) == "RESERVED"
 
-    manager.delete(_user(), lease["id"])
+    # Shelved, it is given back through on_end, by the event runner.
+    assert manager.delete(_user(), lease["id"])["status"] == "DELETING"
+    assert each.run_pending() == 1
 
+    assert manager.list(_user()) == []
     assert (server_id in _deleted(fake)) is gone
     if not gone:
         # snapshot_then_delete: Nova cannot snapshot an offloaded server
@@ -324,6 +330,7 @@ def test_deleting_a_pending_lease_whose_server_is_gone_succeeds(
     fake.servers.pop(server_id)
 
     manager.delete(_user(), lease["id"])
+    assert each.run_pending() == 1
 
     assert manager.list(_user()) == []
 
@@ -502,6 +509,9 @@ def test_deleting_the_lease_before_the_shelve_leaves_the_server(
     fake.fail_matching = None
 
     manager.delete(_user(), lease["id"])
+    # A shelve tried (and failed) goes through on_end, which leaves the
+    # server as it is.
+    each.run_pending()
 
     assert manager.list(_user()) == []
     with clock.use(_hours_later(1)):
@@ -716,6 +726,7 @@ def test_the_snapshots_are_shown_and_go_away_with_the_reservation(
     # Deleted: on_end snapshots then deletes the server; Climate forgets
     # both snapshots (the images stay in Nova's image service).
     manager.delete(_user(), lease["id"])
+    assert each.run_pending() == 1  # delete_lease: on_end
 
     assert len(fake.images) == 2 and _deleted(fake) == {server_id}
     assert snapshot_api.snapshots_of([reservation["id"]]) == {}
@@ -727,3 +738,28 @@ def test_a_reservation_without_snapshots_shows_none(fake, reserved):
 
     shown = manager.get(_user(), lease["id"])["reservations"][0]
     assert "snapshots" not in shown
+
+
+def test_a_lease_ending_before_its_server_woke_applies_on_end_to_it(
+    fake, reserved, each
+):
+    """The manager was down from before the start until after the end:
+    the start has nothing left to hand over, and the end applies on_end
+    to the server, still shelved, as a delete before the start would."""
+    server_id = fake.add_server("compute1", flavor=OWN)
+    manager, lease = reserved(
+        server_id,
+        start="2030-12-26 12:00",
+        end="2030-12-26 13:00",
+        on_end="delete",
+    )
+    assert each.run_pending() == 1  # reserve_server
+    assert _server_state(lease) == "RESERVED"
+
+    after = datetime.datetime(2030, 12, 26, 14, 0)
+    with clock.use(clock.VirtualClock(after)):
+        each.run_pending()
+
+    assert manager.get(_user(), lease["id"])["status"] == "TERMINATED"
+    assert _deleted(fake) == {server_id}
+    assert _server_state(lease) == "ENDED"
