@@ -494,7 +494,7 @@ def test_a_capacity_lease_boots_exactly_amount_servers_of_its_flavor(cloud):
     # after Nova made it.
     def recorded():
         shown = _shown(cloud, lease["id"]).get("snapshots") or []
-        return shown if len(shown) == amount else None
+        return shown if len(shown) == len(servers) else None
 
     shown = helpers.wait_for(
         recorded, 30, interval=0.5, message="the snapshots recorded"
