@@ -26,26 +26,18 @@ most ``[nova] reclaim_timeout`` seconds, and the flavor, the aggregate,
 the resource providers and the class go.
 """
 
-import threading
 import time
 
-from keystoneauth1 import adapter as ks_adapter
-from keystoneauth1 import exceptions as ks_exceptions
-from keystoneauth1 import token_endpoint
 from oslo_config import cfg
 from oslo_log import log as logging
 
 from climate import exceptions
-from climate.common import service_auth
-from climate.plugins.instances import snapshot_models
+from climate.plugins.instances import placement, snapshot_models
 from climate.plugins.instances.db import snapshot_api
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
 
-#: Nested providers (1.14), resource classes by PUT (1.7), a created
-#: provider in the answer (1.20).
-PLACEMENT_MICROVERSION = "1.26"
 OWNER_KEY = "climate:owner"
 #: The flavor extra spec naming its reservation (``ClimateFilter``).
 FLAVOR_RESERVATION_KEY = "climate:reservation"
@@ -61,16 +53,6 @@ _POLL = 1.0
 _OFF_HOST = {"SHELVED_OFFLOADED"}
 
 
-def resource_class(reservation_id):
-    """The reservation's custom resource class."""
-    return "CUSTOM_RESERVATION_" + reservation_id.upper().replace("-", "_")
-
-
-def provider_name(reservation_id, host):
-    """The name of the reservation's provider nested under ``host``."""
-    return f"reservation-{reservation_id}-{host}"
-
-
 class NovaCapacity:
     """Starts and ends instance reservations in Nova and Placement.
 
@@ -80,48 +62,7 @@ class NovaCapacity:
 
     def __init__(self, driver, session=None):
         self._nova = driver
-        self._session = session
-        self._adapter = None
-
-    @property
-    def _placement(self):
-        """The Placement adapter, built on first use: a manager whose
-        instance reservations never reach Nova needs no [placement]."""
-        if self._adapter is None:
-            self._adapter = self._build_adapter()
-        return self._adapter
-
-    def _build_adapter(self):
-        conf = CONF.placement
-        session = self._session or service_auth.get_session()
-        if CONF.service_credentials.auth_type == "none" and (
-            not conf.endpoint_override
-        ):
-            raise exceptions.ConfigurationError(
-                reason="[placement] endpoint_override is not set: without "
-                "Keystone ([service_credentials] auth_type = none) there "
-                "is no catalog to find the Placement API in"
-            )
-        headers = dict(conf.additional_headers)
-        auth = None
-        token = headers.pop("X-Auth-Token", None)
-        if token is not None:
-            # keystoneauth's "none" plugin sends a token of its own.
-            auth = token_endpoint.Token(conf.endpoint_override, token)
-        return ks_adapter.Adapter(
-            session=session,
-            auth=auth,
-            service_type="placement",
-            interface=conf.interface,
-            region_name=conf.region_name,
-            endpoint_override=conf.endpoint_override,
-            default_microversion=PLACEMENT_MICROVERSION,
-            additional_headers=headers,
-            connect_retries=CONF.nova.retries,
-            status_code_retries=CONF.nova.retries,
-            retriable_status_codes=[500, 502, 503, 504],
-            raise_exc=False,
-        )
+        self._placement = placement.Inventory(session)
 
     # Start -------------------------------------------------------------------
 
@@ -135,16 +76,7 @@ class NovaCapacity:
         for share in reservation.get("hosts") or ():
             if share["instances"] > 0:
                 units[share["name"]] = share["instances"]
-        rc = resource_class(reservation_id)
-        self._placement_call("PUT", f"/resource_classes/{rc}")
-        for host, total in units.items():
-            provider = self._nested_provider(reservation_id, host)
-            self._set_inventory(provider, rc, total)
-        # Hosts an update took the reservation off.
-        for provider in self._providers_of(reservation_id):
-            host = provider["name"][len(provider_name(reservation_id, "")) :]
-            if host not in units:
-                self._delete_provider(provider)
+        rc = self._placement.hold(reservation_id, units)
         flavor_id = self._ensure_flavor(
             reservation_id, flavor_name, project_id, reservation, rc
         )
@@ -207,21 +139,8 @@ class NovaCapacity:
         self.reclaim_servers(reservation_id, policy)
         self._nova._call("DELETE", f"/flavors/{reservation_id}", absent=True)
         self._nova.delete_pool(reservation_id)
-        deadline = time.monotonic() + CONF.nova.reclaim_timeout
-        for provider in self._providers_of(reservation_id):
-            # Nova frees a deleted server's allocations shortly after.
-            while not self._delete_provider(provider, in_use_ok=True):
-                if time.monotonic() >= deadline:
-                    raise exceptions.ComputeError(
-                        reason=f"resource provider {provider['name']} still "
-                        f"has allocations after {CONF.nova.reclaim_timeout} s"
-                    )
-                time.sleep(_POLL)
-        self._placement_call(
-            "DELETE",
-            f"/resource_classes/{resource_class(reservation_id)}",
-            absent=True,
-            conflict_ok=True,
+        self._placement.release(
+            reservation_id, CONF.nova.reclaim_timeout, _POLL
         )
         LOG.info(
             "reservation %s: flavor, aggregate and placement inventory "
@@ -526,139 +445,3 @@ class NovaCapacity:
             action,
             policy,
         )
-
-    # Placement ---------------------------------------------------------------
-
-    def _root_provider(self, host):
-        answer = self._placement_call(
-            "GET", "/resource_providers", params={"name": host}
-        )
-        for provider in answer.get("resource_providers", []):
-            return provider
-        raise exceptions.HypervisorNotFound(name=host)
-
-    def _nested_provider(self, reservation_id, host):
-        name = provider_name(reservation_id, host)
-        answer = self._placement_call(
-            "GET", "/resource_providers", params={"name": name}
-        )
-        for provider in answer.get("resource_providers", []):
-            return provider
-        root = self._root_provider(host)
-        created = self._placement_call(
-            "POST",
-            "/resource_providers",
-            json={"name": name, "parent_provider_uuid": root["uuid"]},
-            conflict_ok=True,
-        )
-        if created is None:  # made at the same time by a retry
-            return self._nested_provider(reservation_id, host)
-        return created
-
-    def _providers_of(self, reservation_id):
-        """The reservation's nested providers: those with inventory of
-        its class, and those named after it."""
-        prefix = provider_name(reservation_id, "")
-        answer = self._placement_call("GET", "/resource_providers")
-        return [
-            p
-            for p in answer.get("resource_providers", [])
-            if p["name"].startswith(prefix)
-        ]
-
-    def _set_inventory(self, provider, rc, total):
-        for _ in range(5):
-            generation = self._placement_call(
-                "GET", f"/resource_providers/{provider['uuid']}"
-            )["generation"]
-            body = {
-                "resource_provider_generation": generation,
-                "inventories": {
-                    rc: {
-                        "total": total,
-                        "max_unit": total,
-                        "min_unit": 1,
-                        "step_size": 1,
-                        "reserved": 0,
-                        "allocation_ratio": 1.0,
-                    }
-                },
-            }
-            answer = self._placement_call(
-                "PUT",
-                f"/resource_providers/{provider['uuid']}/inventories",
-                json=body,
-                conflict_ok=True,
-            )
-            if answer is not None:
-                return
-        raise exceptions.ComputeError(
-            reason=f"placement kept refusing the inventory of "
-            f"{provider['name']}: {self._last_error}"
-        )
-
-    def _delete_provider(self, provider, in_use_ok=False):
-        """Delete a nested provider; False while it has allocations (with
-        ``in_use_ok``)."""
-        answer = self._placement_call(
-            "DELETE",
-            f"/resource_providers/{provider['uuid']}",
-            absent=True,
-            conflict_ok=in_use_ok,
-        )
-        return answer is not None or self._last_status == 404
-
-    def _placement_call(
-        self, method, url, absent=False, conflict_ok=False, **kwargs
-    ):
-        """One Placement call; the JSON body, or None (404 with
-        ``absent``, 409 with ``conflict_ok``)."""
-        try:
-            response = self._placement.request(url, method, **kwargs)
-        except ks_exceptions.ConnectionError as exc:
-            raise exceptions.ComputeUnavailable(
-                reason=f"placement {method} {url}: {exc}"
-            )
-        except ks_exceptions.ClientException as exc:
-            raise exceptions.ComputeUnavailable(
-                reason=f"placement {method} {url}: {type(exc).__name__}: {exc}"
-            )
-        self._answers.status = response.status_code
-        if response.status_code < 400:
-            return response.json() if response.content else {}
-        self._answers.error = _message(response)
-        if (response.status_code == 404 and absent) or (
-            response.status_code == 409 and conflict_ok
-        ):
-            return None
-        reason = (
-            f"placement {method} {url} answered {response.status_code}: "
-            f"{self._last_error}"
-        )
-        if response.status_code >= 500:
-            raise exceptions.ComputeUnavailable(reason=reason)
-        raise exceptions.ComputeError(reason=reason)
-
-    # What this thread's last call answered (the event runner's threads
-    # share the plugin).
-    _answers = threading.local()
-
-    @property
-    def _last_status(self):
-        return getattr(self._answers, "status", None)
-
-    @property
-    def _last_error(self):
-        return getattr(self._answers, "error", None)
-
-
-def _message(response):
-    """Placement's error text: {"errors": [{"detail": ...}]}."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:200] or response.reason
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if errors:
-        return "; ".join(str(e.get("detail", e)) for e in errors)[:400]
-    return str(body)[:200]
