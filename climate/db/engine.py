@@ -251,10 +251,12 @@ class _QuietLostConnections(logging.Filter):
 
     @classmethod
     def install(cls, engine):
+        """Quiet the lost connections of ``engine``'s pool."""
         cls._logger(engine).addFilter(cls(engine))
 
     @classmethod
     def uninstall(cls, engine):
+        """Remove what ``install`` added (the engine is disposed)."""
         logger = cls._logger(engine)
         for quiet in list(logger.filters):
             if isinstance(quiet, cls) and quiet._engine is engine:
@@ -268,6 +270,7 @@ class _QuietLostConnections(logging.Filter):
         return getattr(logger, "logger", logger)
 
     def filter(self, record):
+        """Keep, drop (False) or rewrite ``record`` to one line."""
         error = record.exc_info[1] if record.exc_info else None
         if error is None or not (
             is_unreachable(error) or _driver_lost(error, self._engine)
